@@ -1,0 +1,42 @@
+"""attnlib: reference implementations, checks, plots and widgets for the attention course.
+
+The references are plain numpy, one small module per topic:
+
+- ``attention``: softmax, scaled_dot_product_attention
+- ``masks``: causal_mask, padding_mask, padding_attention_mask, sliding_window_mask
+- ``additive``: additive_attention
+- ``heads``: split_heads, merge_heads, multi_head_attention
+- ``gqa``: grouped_query_attention
+- ``cost``: attention_flops, attention_score_bytes, kv_cache_bytes
+- ``tiled``: tiled_attention
+
+``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and
+``python -m attnlib build`` makes notebooks/ from solutions/.
+"""
+from .additive import additive_attention
+from .attention import scaled_dot_product_attention, softmax
+from .cost import attention_flops, attention_score_bytes, kv_cache_bytes
+from .gqa import grouped_query_attention
+from .heads import merge_heads, multi_head_attention, split_heads
+from .masks import causal_mask, padding_attention_mask, padding_mask, sliding_window_mask
+from .tiled import tiled_attention
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "additive_attention",
+    "attention_flops",
+    "attention_score_bytes",
+    "causal_mask",
+    "grouped_query_attention",
+    "kv_cache_bytes",
+    "merge_heads",
+    "multi_head_attention",
+    "padding_attention_mask",
+    "padding_mask",
+    "scaled_dot_product_attention",
+    "sliding_window_mask",
+    "softmax",
+    "split_heads",
+    "tiled_attention",
+]

@@ -1,0 +1,58 @@
+"""Predict-the-number questions: the learner's function returns a number (or a few) to compare."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .harness import Case, Failed, NotAttempted, call_learner
+from .result import FAILED, NOT_ATTEMPTED, PASSED, CheckResult
+
+
+@dataclass
+class Prediction:
+    """A check for a predicted number or list of numbers, within an absolute tolerance.
+
+    expected: computes the right answer (so it is never typed in by hand); wrong: known wrong
+    answers (computed too) with the hint each deserves; explain: shown on success.
+    """
+
+    name: str
+    notebook: str
+    summary: str
+    expected: Callable[[], np.ndarray]
+    tolerance: float
+    explain: str
+    wrong: list[tuple[Callable[[], np.ndarray], str]] = field(default_factory=list)
+
+    def __call__(self, candidate: Callable[[], object]) -> CheckResult:
+        """Return the CheckResult of the learner's answer function ``candidate()``."""
+        try:
+            if not callable(candidate):
+                raise Failed(f"pass your answer function itself, e.g. check.{self.name}(my_answer)")
+            answer = call_learner(candidate, Case("your answer", {}))
+            expected = np.atleast_1d(np.asarray(self.expected(), dtype=float))
+            if answer is None:
+                raise Failed("your function returned None: `return` your prediction")
+            try:
+                got = np.atleast_1d(np.asarray(answer, dtype=float))
+            except (TypeError, ValueError):
+                raise Failed(f"your answer {answer!r:.60} is not a number or a list of numbers") from None
+            if got.shape != expected.shape:
+                raise Failed(f"give {expected.size} number(s), you gave {got.size}")
+            if not np.all(np.isfinite(got)):
+                raise Failed(f"your answer {got.tolist()} is not finite")
+            if np.all(np.abs(got - expected) <= self.tolerance):
+                return CheckResult(self.name, PASSED, f"right: {self.explain}")
+            for wrong, hint in self.wrong:
+                if np.all(np.abs(got - np.atleast_1d(wrong())) <= self.tolerance):
+                    raise Failed(hint)
+            raise Failed(
+                f"not quite: your answer {np.round(got, 4).tolist()} is off by more than {self.tolerance} "
+                "somewhere. Redo the computation step by step (and round to 2 decimals)"
+            )
+        except NotAttempted:
+            return CheckResult(self.name, NOT_ATTEMPTED, "not attempted yet: return your prediction")
+        except Failed as failure:
+            return CheckResult(self.name, FAILED, str(failure))
