@@ -30,6 +30,10 @@ def grouped_query_attention(
             f"the number of query heads h_q={h_q} (q {q.shape}) must be a multiple of the number of "
             f"key/value heads h_kv={h_kv} (k {k.shape})"
         )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q {q.shape} and k {k.shape} must share their last axis d (the head width)")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k {k.shape} and v {v.shape} must have the same number of keys n_k")
     group = h_q // h_kv
     k = np.repeat(k, group, axis=-3)  # numpy's repeat is torch's repeat_interleave
     v = np.repeat(v, group, axis=-3)

@@ -35,6 +35,10 @@ class Prediction:
             expected = np.atleast_1d(np.asarray(self.expected(), dtype=float))
             if answer is None:
                 raise Failed("your function returned None: `return` your prediction")
+            if isinstance(answer, (str, bytes)) or (
+                isinstance(answer, (list, tuple)) and any(isinstance(a, (str, bytes)) for a in answer)
+            ):
+                raise Failed(f"your answer {answer!r:.60} is text: return numbers, e.g. 0.5 or [0.5, 0.3, 0.2], not strings")
             try:
                 got = np.atleast_1d(np.asarray(answer, dtype=float))
             except (TypeError, ValueError):

@@ -33,7 +33,8 @@ class CheckResult:
         return self.status == PASSED
 
     def __str__(self) -> str:
-        return f"{_STYLE[self.status][0]} {self.exercise}: {self.status} — {self.message}"
+        message = " ".join(self.message.split())  # one line, even when an array or a traceback spans several
+        return f"{_STYLE[self.status][0]} {self.exercise}: {self.status} — {message}"
 
     def __repr__(self) -> str:
         return str(self)
