@@ -31,7 +31,10 @@ def grouped_query_attention(
             f"key/value heads h_kv={h_kv} (k {k.shape})"
         )
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q {q.shape} and k {k.shape} must share their last axis d (the head width)")
+        raise ValueError(
+            f"q and k must share their last axis d_k: q {q.shape} has d_k={q.shape[-1]}, "
+            f"k {k.shape} has d_k={k.shape[-1]}"
+        )
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k {k.shape} and v {v.shape} must have the same number of keys n_k")
     group = h_q // h_kv
