@@ -310,6 +310,8 @@ class Check:
         """Raise Failed explaining how a returned (out, weights) differs from the expected pair."""
         if not isinstance(answer, tuple) or len(answer) != 2:
             kind = "None" if answer is None else _type_name(answer)
+            if isinstance(answer, (tuple, list)):
+                kind = f"a {kind} of {len(answer)} values"  # not "a tuple (out, weights), got tuple"
             raise Failed(f"your function should return a tuple (out, weights), got {kind}" + (": did you forget `return out, weights`?" if answer is None else ""))
         out, weights = answer
         if (isinstance(out, np.ndarray) and isinstance(weights, np.ndarray) and expected[0].shape != expected[1].shape
