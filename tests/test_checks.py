@@ -194,7 +194,7 @@ def _bad_wrong_call(ex):
 
 def _bad_none(ex):
     def candidate(*args, **kwargs):
-        result = reference_of(ex)(*args, **kwargs)  # computed, but not returned  # noqa: F841
+        reference_of(ex)(*args, **kwargs)  # computed, but never returned
 
     return candidate, ["None"]
 
@@ -273,7 +273,7 @@ def _bad_in_place(ex):
         return "a prediction takes no inputs"
     name = _first_array_arg(ex)
     if name is None:
-        return f"every input of {ex.name} is a Python int: there is nothing to modify in place"
+        return f"every input of {ex.name} is a Python scalar: there is nothing to modify in place"
     ref = ex.reference
 
     def candidate(*args, **kwargs):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -65,9 +66,14 @@ _EXCEPTION_HINTS = [
 ]
 
 
+# frames in attnlib's own files are not the learner's code (a folder merely *named* attnlib,
+# such as a clone of the course, may hold the learner's code)
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def _where(exc: BaseException) -> str:
     """Return " (line N of your code: `...`)" for the deepest frame of the learner's code, or ""."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "attnlib" not in f.filename.replace("\\", "/").split("/")]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
     if not frames:
         return ""
     frame = frames[-1]
@@ -99,7 +105,7 @@ def call_learner(fn: Callable[..., Any], case: Case) -> Any:
             out = fn(*args.values(), **kwargs)
     except NotImplementedError:
         raise NotAttempted() from None
-    except Exception as exc:  # the learner's bug, reported, never re-raised
+    except (Exception, SystemExit) as exc:  # the learner's bug, reported, never re-raised
         text = str(exc).strip() or "(no message)"
         hint = next((h for frag, h in _EXCEPTION_HINTS if frag in text), "")
         raise Failed(
@@ -194,7 +200,7 @@ def first_difference(value: np.ndarray, expected: np.ndarray) -> str:
     diff = np.abs(value.astype(float) - expected.astype(float))
     idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
     where = f"at index {tuple(int(i) for i in idx)} " if diff.ndim else ""
-    return f"{where}expected {expected[idx]!r}, got {value[idx]!r} (largest difference {diff[idx]:.3g})"
+    return f"{where}expected {expected[idx].item():.6g}, got {value[idx].item():.6g} (largest difference {diff[idx]:.3g})"
 
 
 # ---------------------------------------------------------------- the check itself

@@ -73,14 +73,17 @@ def _memory_probe(candidate: Callable[..., object]) -> None:
     n, d, block = 1024, 16, 64
     case = Case(f"n={n}, d={d}, block_size={block}", {name: rng.normal(size=(n, d)) for name in "qkv"}, {"block_size": block})
     full_bytes = n * n * 8
-    tracemalloc.start()
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
         call_learner(candidate, case)
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
-        tracemalloc.stop()
+        if not was_tracing:
+            tracemalloc.stop()
     if peak > full_bytes / 4:
         raise Failed(
             f"your function allocated {peak / 2**20:.1f} MiB at its peak for n={n} — the size of the "
