@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 ## lab: set up, then open JupyterLab on the first notebook
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" notebooks/01_queries_keys_values.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01_queries_keys_values.ipynb
 
 ## test: set up, then run the unit tests, strict nbval on solutions/ and lax nbval on the exercises
 test: $(STAMP)
