@@ -62,7 +62,8 @@ def fallback(name: str, candidate: Callable) -> Callable:
     if result.passed:
         print(f"Using your {name}.")
         return candidate
-    print(f"Note: your {name} is {result.status}, so the cells below use attnlib.{name} instead.")
+    state = "is not attempted yet" if result.status == "not attempted" else "did not pass its check"
+    print(f"Note: your {name} {state}, so the cells below use attnlib.{name} instead.")
     return exercise.reference
 
 

@@ -33,6 +33,11 @@ def _softmax_cases() -> list[Case]:
             {"x": np.array([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1002.0]])},
             hint="subtract each row's own maximum (keepdims=True), not one maximum for the whole array.",
         ),
+        Case(
+            "a row spanning a wide range",
+            {"x": np.array([[0.0, 800.0, 400.0]])},
+            hint="np.exp overflows past about 709: subtract each row's maximum, so every exponent is <= 0.",
+        ),
         Case("float32 input", {"x": rng.normal(size=(3, 4)).astype(np.float32)}),
     ]
 
@@ -48,6 +53,12 @@ def _softmax_ignores_axis(x, axis=-1):
 
 def _softmax_no_max(x, axis=-1):
     e = np.exp(np.asarray(x, dtype=float))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _softmax_min(x, axis=-1):
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - x.min(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
@@ -91,6 +102,11 @@ softmax = Check(
             "(keepdims=True) before np.exp; the softmax does not change when every entry of a row "
             "is shifted by the same number",
             _softmax_no_max,
+        ),
+        Mistake(
+            "you subtracted the minimum: that makes every exponent >= 0, so a row spanning more than "
+            "about 709 still overflows. Subtract the maximum, so every exponent is <= 0",
+            _softmax_min,
         ),
         Mistake(
             "you subtracted one maximum for the whole array, so a row far below it underflows to "
@@ -178,6 +194,17 @@ def _mask_after_softmax(s, mask):
     return w * mask if mask is not None else w
 
 
+def _sdpa_scaled_after_softmax(q, k, v, mask=None):
+    q = np.asarray(q, dtype=float)
+    s = q @ np.swapaxes(k, -1, -2)
+    w = ref.masked_softmax(s, mask) / np.sqrt(q.shape[-1])
+    return w @ v, w
+
+
+def _sdpa_scaled_by_axis(axis):
+    return _sdpa_with(_scores(lambda q, k: np.sqrt(q.shape[axis])))
+
+
 def _sdpa_scaled_by_dv(q, k, v, mask=None):
     s = np.asarray(q) @ np.swapaxes(k, -1, -2) / np.sqrt(np.shape(v)[-1])
     w = ref.masked_softmax(s, mask)
@@ -188,6 +215,19 @@ def _sdpa_scaled_by_dv(q, k, v, mask=None):
 SDPA_MISTAKES = {
     "no scale": Mistake("the scores are not scaled: divide q·k by sqrt(d_k) before the softmax", _sdpa_with(_scores(lambda q, k: 1.0))),
     "scale by d": Mistake("you divided the scores by d_k; the scale is 1/sqrt(d_k) (np.sqrt(q.shape[-1]))", _sdpa_with(_scores(lambda q, k: q.shape[-1]))),
+    **{
+        f"d_k from axis {axis}": Mistake(
+            "you took d_k from the wrong axis: d_k is the width of the queries and keys, q.shape[-1] "
+            "(the last axis), whatever leading batch or head axes there are",
+            _sdpa_scaled_by_axis(axis),
+        )
+        for axis in (0, 1, -2)
+    },
+    "scale after softmax": Mistake(
+        "you scaled after the softmax, so the weights no longer sum to 1: divide the *scores* by "
+        "sqrt(d_k), before the softmax",
+        _sdpa_scaled_after_softmax,
+    ),
     "scale by d_v": Mistake("you scaled by the width of the values d_v; the scale uses d_k, the width of q and k", _sdpa_scaled_by_dv),
     "wrong axis": Mistake(
         "your weights sum to 1 down each column (over the queries): take the softmax over the last "
@@ -237,9 +277,10 @@ hand_softmax = Prediction(
     notebook="01",
     summary="predict, by hand, the softmax of the scores [2, 1, 0.1]",
     expected=lambda: ref.softmax(HAND_SCORES),
-    tolerance=0.006,
+    tolerance=0.011,
     explain="exponentiate each score, then divide by the sum of the exponentials",
     wrong=[
+        (lambda: ref.softmax(HAND_SCORES)[::-1], "the order matters: the first weight belongs to the first score, 2 (the largest)"),
         (lambda: HAND_SCORES / HAND_SCORES.sum(), "you divided the scores by their sum: exponentiate them first (e^2, e^1, e^0.1)"),
         (lambda: np.exp(HAND_SCORES), "those are the exponentials: now divide each by their sum so the weights add up to 1"),
     ],
@@ -250,7 +291,7 @@ sharpened_softmax = Prediction(
     notebook="01",
     summary="predict the largest weight when the scores [2, 1, 0.1] are multiplied by 10",
     expected=lambda: ref.softmax(10 * HAND_SCORES)[0],
-    tolerance=0.006,
+    tolerance=0.011,
     explain="multiplying the scores widens the gaps between them, and the softmax turns almost one-hot",
     wrong=[
         (lambda: ref.softmax(HAND_SCORES)[0], "that is the weight before scaling: multiplying every score by 10 widens the gaps tenfold, so the top weight grows"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import numbers
 import os
+import sysconfig
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -43,7 +44,8 @@ class Case:
         parts = []
         for name, value in {**self.args, **self.kwargs}.items():
             if isinstance(value, np.ndarray):
-                parts.append(f"{name} {value.shape}" if value.size > 8 else f"{name}={np.array2string(value, separator=', ')}")
+                small = value.ndim <= 1 and value.size <= 8
+                parts.append(f"{name}={np.array2string(value, separator=', ')}" if small else f"{name} {value.shape}")
             else:
                 parts.append(f"{name}={value!r}")
         return ", ".join(parts)
@@ -59,7 +61,7 @@ class Mistake:
 
 # Fragments of exception messages and what they usually mean in these exercises.
 _EXCEPTION_HINTS = [
-    ("could not be broadcast", "two arrays' shapes do not line up: did you forget keepdims=True when summing or taking the max?"),
+    ("could not be broadcast", "two arrays' shapes do not line up (see the shapes above): a sum or max taken without keepdims=True, or a product over the wrong axes, are the usual causes"),
     ("mismatch in its core dimension", "a matrix product got shapes that do not chain: transpose the last two axes of k with np.swapaxes(k, -1, -2) (k.T reverses *every* axis of a batched array)"),
     ("shapes", "check the shapes of the arrays in that line"),
     ("cannot reshape", "the reshape does not preserve the number of elements: check which axes you split"),
@@ -69,11 +71,16 @@ _EXCEPTION_HINTS = [
 # frames in attnlib's own files are not the learner's code (a folder merely *named* attnlib,
 # such as a clone of the course, may hold the learner's code)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# Frames in these folders are attnlib's, numpy's or Python's own, never the learner's.
+_LIBRARY_DIRS = tuple(
+    {_PACKAGE_DIR}
+    | {os.path.abspath(p) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
+)
 
 
 def _where(exc: BaseException) -> str:
     """Return " (line N of your code: `...`)" for the deepest frame of the learner's code, or ""."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not os.path.abspath(f.filename).startswith(_LIBRARY_DIRS)]
     if not frames:
         return ""
     frame = frames[-1]
@@ -241,14 +248,15 @@ class Check:
             results = [self._run_case(candidate, case) for case in cases]
             wrong = [r for r in results if isinstance(r, tuple)]
             if wrong:
-                self._diagnose(wrong)
+                passing = [case for case, r in zip(cases, results) if not isinstance(r, tuple)]
+                self._diagnose(wrong, passing)
             dtype_problem = next((r for r in results if isinstance(r, str)), None)
             if dtype_problem:
                 raise Failed(dtype_problem)
             if self.extra is not None:
                 self.extra(candidate)
         except NotAttempted:
-            return CheckResult(self.name, NOT_ATTEMPTED, "not attempted yet: replace `raise NotImplementedError()` with your code")
+            return CheckResult(self.name, NOT_ATTEMPTED, "replace `raise NotImplementedError()` with your code, then run this cell again")
         except Failed as failure:
             return CheckResult(self.name, FAILED, str(failure))
         except Exception as exc:  # a bug in the check itself: report it, do not hide it as a pass
@@ -291,18 +299,21 @@ class Check:
                 found.append(mistake)
         return found
 
-    def _diagnose(self, wrong: list[tuple]) -> None:
-        """Raise Failed for the failing cases: a known mistake that explains all of them, if any.
+    def _diagnose(self, wrong: list[tuple], passing: list[Case]) -> None:
+        """Raise Failed for the failing cases, naming the known mistake that explains them best.
 
-        Small cases can be explained by several mistakes at once (an inverted 1 x 1 causal
-        mask is also one with its diagonal blocked); the mistake that matches every failing
-        case is the diagnosis. Otherwise the first failing case is described.
+        Small cases can be explained by several mistakes at once (an inverted 1 x 1 causal mask
+        is also one with its diagonal blocked). The diagnosis is the first mistake that explains
+        every failing case and is right wherever the learner was right; failing that, one that
+        explains every failing case; failing that, one that explains the first. With none, the
+        first failing case is described.
         """
         matches = [self._matching_mistakes(*w) for w in wrong]
         common = [m for m in matches[0] if all(m in other for other in matches[1:])]
+        consistent = [m for m in common if all(self._mistake_is_right(m, case) for case in passing)]
         case, answer, expected = wrong[0]
-        if common or matches[0]:
-            mistake = (common or matches[0])[0]
+        if consistent or common or matches[0]:
+            mistake = (consistent or common or matches[0])[0]
             raise Failed(f"{mistake.hint} (seen on {case.label}: {case.describe()})")
         if self.output == "pair":
             self._compare_pair(answer, expected, case)
@@ -311,6 +322,13 @@ class Check:
             raise Failed(f"for {case.describe()} expected {expected!r}, got {got!r}." + (f" {case.hint}" if case.hint else ""))
         got = validate_array(answer, expected, "your result", case)
         self._differs(got, expected, "your result", case)
+
+    def _mistake_is_right(self, mistake: Mistake, case: Case) -> bool:
+        """Return True when ``mistake`` gives the reference's answer on ``case`` (as the learner did)."""
+        try:
+            return close(call_reference(mistake.fn, case), call_reference(self.reference, case), *self._tolerances(case))
+        except Exception:
+            return False
 
     def _compare_pair(self, answer: Any, expected: tuple, case: Case) -> None:
         """Raise Failed explaining how a returned (out, weights) differs from the expected pair."""
@@ -339,11 +357,16 @@ class Check:
                 f"got {bool(value[idx])}." + (f" {case.hint}" if case.hint else "")
             )
         extra = ""
-        if "weights" in what and expected.ndim >= 1:
-            sums = expected.sum(-1)
-            got = value.sum(-1)
-            if not np.allclose(got, sums, atol=1e-6):
-                extra = " The rows of your weights do not sum to 1 where they should: normalise over the last axis (the keys)."
+        if "weights" in what and expected.ndim >= 2:
+            rows, got = expected.sum(-1), value.sum(-1)
+            live = rows > 0.5  # rows that should sum to 1 (blocked rows sum to 0)
+            if live.any() and not np.allclose(got[live], 1.0, atol=1e-6):
+                if np.allclose(value.sum(-2), 1.0, atol=1e-6):
+                    extra = " Your columns sum to 1, not your rows: normalise over the last axis (the keys)."
+                elif np.allclose(got[live], got[live].flat[0], atol=1e-6):
+                    extra = f" Each row of your weights sums to {got[live].flat[0]:.4g} but should sum to 1: did you scale the weights after the softmax?"
+                else:
+                    extra = " The rows of your weights do not sum to 1."
         raise Failed(
             f"{what} differs from the expected values on {case.label} ({case.describe()}): "
             f"{first_difference(value, expected)}.{extra}" + (f" {case.hint}" if case.hint else "")

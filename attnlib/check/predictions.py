@@ -52,11 +52,15 @@ class Prediction:
             for wrong, hint in self.wrong:
                 if np.all(np.abs(got - np.atleast_1d(wrong())) <= self.tolerance):
                     raise Failed(hint)
+            if np.all(np.abs(got / 100 - expected) <= self.tolerance):
+                raise Failed("those look like percentages: give the weights as fractions (they sum to 1, not 100)")
+            worst = int(np.argmax(np.abs(got - expected)))
+            which = f"number {worst + 1} of your answer ({got[worst]:.4g})" if got.size > 1 else f"your answer {got[worst]:.4g}"
             raise Failed(
-                f"not quite: your answer {np.round(got, 4).tolist()} is off by more than {self.tolerance} "
-                "somewhere. Redo the computation step by step (and round to 2 decimals)"
+                f"not quite: {which} is off by more than {self.tolerance}. Redo the computation step by "
+                "step, and round to 2 decimals"
             )
         except NotAttempted:
-            return CheckResult(self.name, NOT_ATTEMPTED, "not attempted yet: return your prediction")
+            return CheckResult(self.name, NOT_ATTEMPTED, "replace `raise NotImplementedError()` with `return` and your prediction, then run this cell again")
         except Failed as failure:
             return CheckResult(self.name, FAILED, str(failure))
