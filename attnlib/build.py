@@ -71,17 +71,24 @@ def strip_markdown(source: str, where: str = "cell") -> str:
     return "\n".join(_replace_regions(lines, BEGIN_ANSWER, END_ANSWER, where, lambda ind: [ind + ANSWER_PROMPT]))
 
 
+def drop_machine_state(nb: nbformat.NotebookNode) -> None:
+    """Remove what changes from run to run or machine to machine: widget state, Python's version."""
+    nb.metadata.pop("widgets", None)
+    nb.metadata.get("language_info", {}).pop("version", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+
+
 def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """Return the exercise version of a solution notebook: regions stubbed, no outputs, no state."""
     nb = copy.deepcopy(solution)
-    nb.metadata.pop("widgets", None)
+    drop_machine_state(nb)
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index}"
         if cell.cell_type == "code":
             cell.source = strip_code(cell.source, where)
             cell.outputs = []
             cell.execution_count = None
-            cell.metadata.pop("execution", None)
         elif cell.cell_type == "markdown":
             cell.source = strip_markdown(cell.source, where)
         for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_ANSWER, END_ANSWER):
@@ -173,9 +180,7 @@ def execute(path: Path, timeout: int = 600) -> None:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
+    drop_machine_state(nb)
     nbformat.write(nb, str(path))
 
 

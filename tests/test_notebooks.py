@@ -76,6 +76,7 @@ def test_solution_is_executed_and_holds_no_machine_paths(path):
     assert all(c.execution_count is not None for c in code), "run the solution so its outputs are stored"
     assert build.machine_paths(nb) == []
     assert "widgets" not in nb.metadata, "widget state changes every run: drop it (python -m attnlib execute does)"
+    assert "version" not in nb.metadata.get("language_info", {}), "the Python version is a machine fact: drop it"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert errors == [], "a solution notebook stores an error"
 
