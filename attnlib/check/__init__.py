@@ -5,48 +5,56 @@ shows itself in Jupyter as one coloured line. ``EXERCISES`` lists every exercise
 notebook, for progress reports. ``fallback(name, candidate)`` returns the learner's function
 if it passes, else attnlib's reference, saying so, so a notebook runs on with unfinished
 exercises.
+
+Each ``*_checks`` module defines its exercises as module-level ``Check`` or ``Prediction``
+objects; every one of them is collected here, so a new exercise needs no registration beyond
+adding its module to ``_MODULES``.
 """
 from __future__ import annotations
 
 from typing import Callable, Union
 
-from .attention_checks import hand_softmax, scaled_dot_product_attention, sharpened_softmax, softmax
-from .cost_checks import attention_flops, attention_score_bytes, kv_cache_bytes
+from . import (
+    attention_checks,
+    bottleneck_checks,
+    cost_checks,
+    mask_checks,
+    model_checks,
+    scaling_checks,
+    tiled_checks,
+)
 from .harness import Check
-from .mask_checks import causal_mask, padding_attention_mask, padding_mask, sliding_window_mask
-from .model_checks import additive_attention, grouped_query_attention, merge_heads, multi_head_attention, split_heads
 from .predictions import Prediction
 from .result import CheckResult
-from .tiled_checks import tiled_attention
 
 Exercise = Union[Check, Prediction]
 
+_MODULES = (
+    attention_checks,
+    bottleneck_checks,
+    mask_checks,
+    scaling_checks,
+    model_checks,
+    cost_checks,
+    tiled_checks,
+)
+
+
+def _collect() -> dict[str, Exercise]:
+    """Return every exercise defined in the check modules, by name, in notebook order."""
+    found: dict[str, Exercise] = {}
+    for module in _MODULES:
+        for value in vars(module).values():
+            if isinstance(value, (Check, Prediction)):
+                if value.name in found and found[value.name] is not value:
+                    raise RuntimeError(f"two exercises are named {value.name!r}")
+                found[value.name] = value
+    return dict(sorted(found.items(), key=lambda item: item[1].notebook))
+
+
 #: every exercise by name, in course order; each has .name, .notebook and .summary
-EXERCISES: dict[str, Exercise] = {
-    ex.name: ex
-    for ex in sorted(
-        [
-            softmax,
-            hand_softmax,
-            sharpened_softmax,
-            scaled_dot_product_attention,
-            causal_mask,
-            padding_mask,
-            padding_attention_mask,
-            additive_attention,
-            split_heads,
-            merge_heads,
-            multi_head_attention,
-            attention_flops,
-            attention_score_bytes,
-            grouped_query_attention,
-            kv_cache_bytes,
-            sliding_window_mask,
-            tiled_attention,
-        ],
-        key=lambda ex: ex.notebook,
-    )
-}
+EXERCISES: dict[str, Exercise] = _collect()
+globals().update(EXERCISES)  # check.softmax, check.causal_mask, ...
 
 
 def fallback(name: str, candidate: Callable) -> Callable:

@@ -236,6 +236,9 @@ class Check:
     success: str = ""
     keep_dtype: bool = False
 
+    def __repr__(self) -> str:
+        return f"<check {self.name} (notebook {self.notebook}): {self.summary}>"
+
     def __call__(self, candidate: Callable[..., Any]) -> CheckResult:
         """Return the CheckResult of ``candidate``; never raises because of the learner's code."""
         try:

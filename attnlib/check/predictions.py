@@ -26,6 +26,9 @@ class Prediction:
     explain: str
     wrong: list[tuple[Callable[[], np.ndarray], str]] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"<prediction {self.name} (notebook {self.notebook}): {self.summary}>"
+
     def __call__(self, candidate: Callable[[], object]) -> CheckResult:
         """Return the CheckResult of the learner's answer function ``candidate()``."""
         try:
