@@ -68,10 +68,9 @@ _EXCEPTION_HINTS = [
 ]
 
 
-# frames in attnlib's own files are not the learner's code (a folder merely *named* attnlib,
-# such as a clone of the course, may hold the learner's code)
+# Frames in these folders are attnlib's, numpy's or Python's own, never the learner's. (A folder
+# merely *named* attnlib, such as a clone of the course, may hold the learner's code.)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-# Frames in these folders are attnlib's, numpy's or Python's own, never the learner's.
 _LIBRARY_DIRS = tuple(
     {_PACKAGE_DIR}
     | {os.path.abspath(p) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
@@ -91,10 +90,14 @@ def _where(exc: BaseException) -> str:
 def _same(a: Any, b: Any) -> bool:
     """Return True when a and b hold the same values (arrays compared exactly, NaN equal to NaN)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape):
+            return False
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f"))
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return bool(a == b) if not (isinstance(a, float) and isinstance(b, float) and a != a and b != b) else True
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True  # NaN == NaN here: an unchanged NaN input is not a modification
+    return bool(a == b)
 
 
 def call_learner(fn: Callable[..., Any], case: Case) -> Any:
