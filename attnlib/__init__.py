@@ -9,6 +9,12 @@ The references are plain numpy, one small module per topic:
 - ``gqa``: grouped_query_attention
 - ``cost``: attention_flops, attention_score_bytes, kv_cache_bytes
 - ``tiled``: tiled_attention
+- ``scaling``: scaled_head_scores, and the measurements of notebook 04
+
+Notebook helpers that are not exercise references live in their own modules: ``plots``
+(heat maps, bars), ``graphs`` (attention as a directed graph of tokens), ``widgets``
+(ipywidgets sliders), ``positional`` (sinusoidal encodings), ``bench`` (tiled_attention's
+benchmark).
 
 ``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and
 ``python -m attnlib build`` makes notebooks/ from solutions/.
@@ -19,6 +25,7 @@ from .cost import attention_flops, attention_score_bytes, kv_cache_bytes
 from .gqa import grouped_query_attention
 from .heads import merge_heads, multi_head_attention, split_heads
 from .masks import causal_mask, padding_attention_mask, padding_mask, sliding_window_mask
+from .scaling import scaled_head_scores
 from .tiled import tiled_attention
 
 __version__ = "0.1.0"
@@ -35,6 +42,7 @@ __all__ = [
     "padding_attention_mask",
     "padding_mask",
     "scaled_dot_product_attention",
+    "scaled_head_scores",
     "sliding_window_mask",
     "softmax",
     "split_heads",

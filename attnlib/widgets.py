@@ -32,3 +32,131 @@ def temperature_slider(scores: np.ndarray, labels: Sequence[str], query: str = "
     slider = widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.05, description="T",
                                     continuous_update=True, readout_format=".2f")
     return widgets.interactive(show, temperature=slider)
+
+
+def draw_d_k_row(axes: Sequence[plt.Axes], d_k: int, n_keys: int = 8, seed: int = 0) -> None:
+    """Draw one row of weights at this d_k on two axes: softmax(q · k) and softmax(q · k / sqrt(d_k)).
+
+    The row is ``scaling.fixed_row_scores(d_k, n_keys, seed)``: one fixed query against n_keys
+    fixed keys, using their first d_k components. Each title gives the entropy of the weights
+    (ln n_keys for uniform weights, 0 for one-hot) and the spread (std) of the scores.
+    """
+    from .scaling import fixed_row_scores, softmax_entropy  # numpy only; kept local to this widget
+
+    if len(axes) != 2:
+        raise ValueError(f"need two axes (unscaled, scaled), got {len(axes)}")
+    raw = fixed_row_scores(d_k, n_keys, seed)
+    labels = [f"k{j}" for j in range(n_keys)]
+    for ax, scores, name in ((axes[0], raw, "q·k"), (axes[1], raw / np.sqrt(d_k), "q·k / sqrt(d_k)")):
+        w = softmax(scores)
+        weight_bars(w, labels, ax=ax, title=(
+            f"d_k = {d_k}, softmax({name})\nscore std {scores.std():.2f}, entropy {softmax_entropy(w):.2f} "
+            f"(uniform {np.log(n_keys):.2f})"
+        ))
+
+
+def d_k_slider(n_keys: int = 8, seed: int = 0) -> widgets.Widget:
+    """Return a widget: a d_k slider (1 to 1024) over one row of weights, unscaled beside scaled.
+
+    Left: softmax(q · k), which turns one-hot as d_k grows; right: softmax(q · k / sqrt(d_k)),
+    which keeps its spread. The query and keys are fixed (``seed``); d_k uses their first d_k
+    components (see ``draw_d_k_row``).
+    """
+    def show(d_k: int) -> None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+        draw_d_k_row(axes, d_k, n_keys, seed)
+        plt.tight_layout()
+        plt.show()
+
+    slider = widgets.SelectionSlider(options=[2**i for i in range(11)], value=64, description="d_k",
+                                     continuous_update=True)
+    return widgets.interactive(show, d_k=slider)
+
+
+# ---------------------------------------------------------------- notebook 03: the mask explorer
+
+#: the masks the explorer offers, in its menu's order
+MASK_KINDS = ("none", "causal", "padding", "sliding window", "causal + padding", "sliding window + padding")
+
+
+def toy_mask(kind: str, n: int, window: int = 3, length: int | None = None) -> np.ndarray:
+    """Return the bool (n, n) mask of one sequence, True = may attend, for a kind in MASK_KINDS.
+
+    window: the sliding window (each query sees itself and window - 1 earlier keys); length: the
+    number of real tokens, the last n - length positions being padding (padding hides those keys).
+    """
+    from .masks import causal_mask, padding_attention_mask, sliding_window_mask
+
+    if kind not in MASK_KINDS:
+        raise ValueError(f"kind must be one of {MASK_KINDS}, got {kind!r}")
+    length = n if length is None else length
+    if not 0 <= length <= n:
+        raise ValueError(f"length must lie in [0, n={n}], got {length}")
+    mask = np.ones((n, n), dtype=bool)
+    if "causal" in kind:
+        mask &= causal_mask(n)
+    if "sliding window" in kind:
+        mask &= sliding_window_mask(n, window)
+    if "padding" in kind:
+        mask &= padding_attention_mask([length], n)[0]
+    return mask
+
+
+def draw_masking(axes: Sequence[plt.Axes], scores: np.ndarray, mask: np.ndarray, title: str = "",
+                 labels: Sequence[str] | None = None) -> None:
+    """Draw one sequence's weights before (axes[0]) and after (axes[1]) a mask, blocked entries crossed.
+
+    scores: (n, n) raw scores; mask: bool (n, n), True = may attend. Before: the softmax of the
+    raw scores. After: blocked scores set to -inf before the softmax, so every row is
+    renormalised over the keys it may still see (a row that may see none is all zeros).
+    """
+    from .attention import masked_softmax
+    from .plots import attention_heatmap
+
+    scores = np.asarray(scores, dtype=float)
+    mask = np.asarray(mask)
+    if scores.ndim != 2 or scores.shape[0] != scores.shape[1] or mask.shape != scores.shape or mask.dtype != bool:
+        raise ValueError(f"need square scores (n, n) and a bool mask of the same shape, got scores {scores.shape}, mask {mask.shape} {mask.dtype}")
+    n = scores.shape[0]
+    annotate = n <= 8
+    rows, cols = np.nonzero(~mask)
+    for ax, weights, name in ((axes[0], softmax(scores), "before the mask"),
+                              (axes[1], masked_softmax(scores, mask), f"after: {title}" if title else "after the mask")):
+        attention_heatmap(weights, labels, labels, ax=ax, title=name, annotate=annotate)
+        ax.scatter(cols, rows, marker="x", s=2400 / max(n, 6), color="#e8413c", linewidths=1.6, alpha=0.85)
+
+
+def mask_explorer(scores: np.ndarray, labels: Sequence[str] | None = None) -> widgets.Widget:
+    """Return a widget: pick a mask, a length, a window and the padding; see the weights before and after.
+
+    scores: (N, N) raw scores of a toy sequence; the widget shows the top-left (n, n) block for
+    n from 2 to N. Left: the softmax of the raw scores, with the entries the mask blocks crossed
+    out; right: the masked softmax, each row renormalised over the keys it may still see.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2 or scores.shape[0] != scores.shape[1] or scores.shape[0] < 2:
+        raise ValueError(f"scores must be a square (N, N) matrix with N >= 2, got shape {scores.shape}")
+    big_n = scores.shape[0]
+    if labels is not None and len(labels) != big_n:
+        raise ValueError(f"need one label per position: scores {scores.shape}, {len(labels)} labels")
+
+    def show(kind: str, n: int, window: int, padded: int) -> None:
+        length = max(n - padded, 1)
+        mask = toy_mask(kind, n, window, length)
+        parts = [kind + " mask"]
+        if "window" in kind:
+            parts.append(f"window {window}")
+        if "padding" in kind:
+            parts.append(f"{n - length} padded")
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+        draw_masking(axes, scores[:n, :n], mask, ", ".join(parts), None if labels is None else list(labels[:n]))
+        plt.tight_layout()
+        plt.show()
+
+    return widgets.interactive(
+        show,
+        kind=widgets.Dropdown(options=MASK_KINDS, value="causal", description="mask"),
+        n=widgets.IntSlider(value=min(6, big_n), min=2, max=big_n, description="length n"),
+        window=widgets.IntSlider(value=3, min=1, max=big_n, description="window"),
+        padded=widgets.IntSlider(value=2, min=0, max=big_n - 1, description="padded"),
+    )

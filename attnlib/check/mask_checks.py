@@ -1,10 +1,16 @@
-"""Checks for the mask exercises: causal, padding, padding as an attention mask, sliding window."""
+"""Checks for the mask exercises: causal, padding, padding as an attention mask, sliding window.
+
+Also two predictions of notebook 03: how many keys each query of a causal mask sees, and what a
+causal mask does to one row of weights (the allowed weights are renormalised).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import masks as ref
+from ..attention import masked_softmax
 from .harness import Case, Check, Mistake
+from .predictions import Prediction
 
 _CONVENTION = (
     "your mask is inverted: in this course (and in F.scaled_dot_product_attention) True means "
@@ -27,6 +33,54 @@ causal_mask = Check(
         Mistake("you allowed j >= i, the transpose: the future is visible and the past hidden. Query i (row i) may see keys j <= i: the lower triangle", lambda n: np.triu(np.ones((n, n), dtype=bool))),
         Mistake(_CONVENTION, lambda n: ~ref.causal_mask(n)),
         Mistake("nothing is blocked: a causal mask hides the future, the keys j > i", lambda n: np.ones((n, n), dtype=bool)),
+    ],
+)
+
+
+#: the sequence length of the by-hand causal grid (notebook 03)
+GRID_N = 5
+
+causal_row_counts = Prediction(
+    name="causal_row_counts",
+    notebook="03",
+    summary=f"count, by hand, how many keys each query of a {GRID_N} x {GRID_N} causal mask may attend to",
+    expected=lambda: ref.causal_mask(GRID_N).sum(axis=1),
+    tolerance=0.01,
+    explain="query i sees keys 0 .. i, itself included: i + 1 keys, so the counts grow by one per row",
+    wrong=[
+        (lambda: ref.causal_mask(GRID_N).sum(axis=1) - 1, "you blocked the diagonal: a token may attend to itself, so query i sees keys 0 .. i, i + 1 of them"),
+        (lambda: ref.causal_mask(GRID_N).sum(axis=1)[::-1], "that is the transpose, where query i sees the keys after it: a causal mask hides the future, so the first query sees the fewest keys"),
+        (lambda: (~ref.causal_mask(GRID_N)).sum(axis=1), "you counted the blocked entries of each row: count the keys each query may still attend to"),
+        (lambda: np.full(GRID_N, GRID_N), "that is the unmasked count: without a mask every query sees all keys, but the causal mask hides the keys after the query"),
+    ],
+)
+
+#: the weights of query 1 over four keys before the causal mask (notebook 03)
+ROW_WEIGHTS = np.array([0.1, 0.2, 0.3, 0.4])
+ROW_QUERY = 1
+
+
+def _renormalised() -> np.ndarray:
+    """Return the causal-masked weights of query ROW_QUERY: the softmax of log(ROW_WEIGHTS) over the keys it may see."""
+    return masked_softmax(np.log(ROW_WEIGHTS), ref.causal_mask(ROW_WEIGHTS.size)[ROW_QUERY])
+
+
+renormalised_row = Prediction(
+    name="renormalised_row",
+    notebook="03",
+    summary="predict the weights [0.1, 0.2, 0.3, 0.4] of query 1 after a causal mask",
+    expected=_renormalised,
+    tolerance=0.011,
+    explain="the blocked weights drop to 0 and the allowed ones are rescaled to sum to 1, keeping their ratio (1 : 2)",
+    wrong=[
+        (lambda: np.where(ref.causal_mask(ROW_WEIGHTS.size)[ROW_QUERY], ROW_WEIGHTS, 0.0),
+         "you zeroed the blocked weights but did not renormalise: the mask acts before the softmax, so the weights that are left still sum to 1"),
+        (lambda: masked_softmax(np.log(ROW_WEIGHTS), ~ref.causal_mask(ROW_WEIGHTS.size)[ROW_QUERY]),
+         "you kept the future keys (2 and 3) and blocked the past: query 1 may see keys 0 and 1"),
+        (lambda: masked_softmax(np.log(ROW_WEIGHTS), np.arange(ROW_WEIGHTS.size) < ROW_QUERY),
+         "you blocked the diagonal: query 1 may see key 1 (itself) as well as key 0"),
+        (lambda: np.where(ref.causal_mask(ROW_WEIGHTS.size)[ROW_QUERY], 0.5, 0.0),
+         "the allowed keys do not share the weight equally: renormalising keeps their ratio, 0.1 : 0.2"),
     ],
 )
 
