@@ -3,6 +3,7 @@
 The references are plain numpy, one small module per topic:
 
 - ``attention``: softmax, scaled_dot_product_attention
+- ``context``: context_vector (one decoder step of Bahdanau attention)
 - ``masks``: causal_mask, padding_mask, padding_attention_mask, sliding_window_mask
 - ``additive``: additive_attention
 - ``heads``: split_heads, merge_heads, multi_head_attention
@@ -13,14 +14,15 @@ The references are plain numpy, one small module per topic:
 
 Notebook helpers that are not exercise references live in their own modules: ``plots``
 (heat maps, bars), ``graphs`` (attention as a directed graph of tokens), ``widgets``
-(ipywidgets sliders), ``positional`` (sinusoidal encodings), ``bench`` (tiled_attention's
-benchmark).
+(ipywidgets sliders), ``positional`` (sinusoidal encodings), ``seq2seq`` (the tiny GRU
+encoder-decoders of notebook 02), ``bench`` (tiled_attention's benchmark).
 
 ``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and
 ``python -m attnlib build`` makes notebooks/ from solutions/.
 """
 from .additive import additive_attention
 from .attention import scaled_dot_product_attention, softmax
+from .context import context_vector
 from .cost import attention_flops, attention_score_bytes, kv_cache_bytes
 from .gqa import grouped_query_attention
 from .heads import merge_heads, multi_head_attention, split_heads
@@ -35,6 +37,7 @@ __all__ = [
     "attention_flops",
     "attention_score_bytes",
     "causal_mask",
+    "context_vector",
     "grouped_query_attention",
     "kv_cache_bytes",
     "merge_heads",

@@ -1,0 +1,57 @@
+"""Notebook 02's library code: the context vector and the two tiny encoder-decoders."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from attnlib import context_vector
+from attnlib.seq2seq import Seq2Seq, reversal_batch
+
+
+@pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
+def test_context_vector_matches_torch(batch):
+    rng = np.random.default_rng(0)
+    H, s = rng.normal(size=batch + (5, 4)), rng.normal(size=batch + (5,)) * 3
+    context, weights = context_vector(H, s)
+    w = torch.softmax(torch.from_numpy(s), dim=-1)
+    np.testing.assert_allclose(weights, w.numpy(), atol=1e-12)
+    np.testing.assert_allclose(context, torch.einsum("...n,...nd->...d", w, torch.from_numpy(H)).numpy(), atol=1e-12)
+    assert context.shape == batch + (4,) and weights.shape == batch + (5,)
+
+
+def test_context_vector_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"\(5, 4\)"):
+        context_vector(np.zeros((5, 4)), np.zeros(6))
+    with pytest.raises(ValueError, match="broadcast"):
+        context_vector(np.zeros((2, 5, 4)), np.zeros((3, 5)))
+
+
+def test_reversal_batch_reverses():
+    src, tgt = reversal_batch(4, 6, 10, torch.Generator().manual_seed(0))
+    assert src.shape == tgt.shape == (4, 6)
+    assert torch.equal(tgt, src.flip(1)) and int(src.max()) < 10
+
+
+def test_models_share_their_initial_weights_and_shapes():
+    torch.manual_seed(0)
+    fixed = Seq2Seq(attention=False)
+    torch.manual_seed(0)
+    attn = Seq2Seq(attention=True)
+    shared = {k: v for k, v in fixed.state_dict().items()}
+    for name, value in shared.items():
+        assert torch.equal(value, attn.state_dict()[name]), f"{name} differs"
+    assert set(attn.state_dict()) - set(shared) == {"W_s.weight", "W_h.weight", "W_h.bias", "v.weight"}
+    src, tgt = reversal_batch(3, 7, 10, torch.Generator().manual_seed(1))
+    logits, weights = attn(src, tgt)
+    assert logits.shape == (3, 7, 10) and weights.shape == (3, 7, 7)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 7))
+    logits, weights = fixed(src)
+    assert logits.shape == (3, 7, 10) and weights is None
+
+
+def test_models_reject_bad_input():
+    with pytest.raises(ValueError, match="src"):
+        Seq2Seq()(torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="positive sizes"):
+        Seq2Seq(d_hidden=0)
