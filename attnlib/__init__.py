@@ -14,7 +14,9 @@ The references are plain numpy, one small module per topic:
 
 Notebook helpers that are not exercise references live in their own modules: ``plots``
 (heat maps, bars), ``graphs`` (attention as a directed graph of tokens), ``widgets``
-(ipywidgets sliders), ``positional`` (sinusoidal encodings), ``seq2seq`` (the tiny GRU
+(ipywidgets sliders), ``positional`` (sinusoidal encodings), ``scoring`` (dot, general and
+additive scores and their costs, notebook 05), ``head_patterns`` (hand-set heads, notebook 06),
+``measure`` (time and memory sweeps over n, log-log slopes, notebook 07), ``seq2seq`` (the tiny GRU
 encoder-decoders of notebook 02), ``bench`` (tiled_attention's benchmark).
 
 ``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and

@@ -48,3 +48,43 @@ def kv_cache_bytes(
     for s in sizes:
         total *= s
     return total
+
+
+def layer_flops(n: int, d_model: int, mlp_ratio: float = 4) -> dict[str, float]:
+    """Return the FLOPs of one transformer layer on n tokens, by part: projections, attention, mlp.
+
+    A back-of-the-envelope count (a multiply-add counts 2), x: (n, d_model):
+    - "projections": Q, K, V and the output projection, four (n x d) @ (d x d) products: 4 * 2 n d^2;
+    - "attention": Q K^T and weights @ V of all heads together, 4 n^2 d. h heads of width d / h
+      cost h * attention_flops(n, d / h), the same as one head of width d;
+    - "mlp": (n x d) @ (d x r d) and (n x r d) @ (r d x d), r = mlp_ratio: 2 * 2 n d (r d).
+    The projections and the MLP grow linearly in n, attention quadratically. The softmax, the
+    norms and the residual additions (O(n^2) and O(n d)) are left out.
+    """
+    n = positive_int("n", n)
+    d = positive_int("d_model", d_model)
+    r = positive_number("mlp_ratio", mlp_ratio)
+    return {
+        "projections": 4 * 2 * n * d * d,
+        "attention": attention_flops(n, d),
+        "mlp": 2 * 2 * n * d * (r * d),
+    }
+
+
+def attention_crossover_n(d_model: int, mlp_ratio: float = 4) -> float:
+    """Return the n at which a layer's attention FLOPs equal its projections' and MLP's: (2 + r) * d_model.
+
+    From ``layer_flops``: 4 n^2 d = 8 n d^2 + 4 r n d^2  <=>  n = (2 + r) d, so with the usual
+    mlp_ratio r = 4, attention dominates once n > 6 d_model. Below it, the linear parts dominate.
+    """
+    d = positive_int("d_model", d_model)
+    r = positive_number("mlp_ratio", mlp_ratio)
+    linear_per_token_d = 8 + 4 * r  # (projections + mlp) / (n d^2)
+    attention_per_token_d = 4  # attention / (n^2 d)
+    return linear_per_token_d / attention_per_token_d * d
+
+
+def attention_share(n: int, d_model: int, mlp_ratio: float = 4) -> float:
+    """Return the fraction of one layer's FLOPs (``layer_flops``) spent in attention: n / (n + (2 + r) d)."""
+    parts = layer_flops(n, d_model, mlp_ratio)
+    return parts["attention"] / sum(parts.values())

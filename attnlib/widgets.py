@@ -160,3 +160,98 @@ def mask_explorer(scores: np.ndarray, labels: Sequence[str] | None = None) -> wi
         window=widgets.IntSlider(value=3, min=1, max=big_n, description="window"),
         padded=widgets.IntSlider(value=2, min=0, max=big_n - 1, description="padded"),
     )
+
+
+# ---------------------------------------------------------------- notebook 06: hand-set heads
+
+def head_patterns_explorer(sentence: str, keyword: str, sharpness: float = 6.0) -> widgets.Widget:
+    """Return a widget: type a sentence and a keyword, move the sharpness, see the three hand-set heads.
+
+    The heads are ``head_patterns.hand_set_heads`` (previous token, same token, keyword), run
+    through ``multi_head_attention``; one heat map (n, n) per head. Words are separated by spaces;
+    a keyword that is not in the sentence, or an empty sentence, is reported instead of drawn.
+    """
+    from .head_patterns import HEAD_NAMES, hand_set_heads
+    from .heads import multi_head_attention
+    from .plots import attention_heatmap
+
+    def show(sentence: str, keyword: str, sharpness: float) -> None:
+        tokens = sentence.lower().split()[:16]
+        try:
+            toy = hand_set_heads(tokens, keyword.strip().lower(), sharpness)
+        except ValueError as exc:
+            print(f"Cannot draw: {exc}")
+            return
+        _, weights = multi_head_attention(toy.x, toy.x, toy.W_q, toy.W_k, toy.W_v, toy.W_o, toy.n_heads)
+        labels = [f"{t} {p}" for p, t in enumerate(tokens)]
+        n = len(tokens)
+        _, axes = plt.subplots(1, 3, figsize=(15, 1.6 + 0.42 * max(n, 5)))
+        for h, ax in enumerate(axes):
+            attention_heatmap(weights[h], labels, labels, ax=ax, annotate=n <= 8,
+                              title=f"head {h}: {HEAD_NAMES[h]}")
+        plt.tight_layout()
+        plt.show()
+
+    return widgets.interactive(
+        show,
+        sentence=widgets.Text(value=sentence, description="sentence", continuous_update=False,
+                              layout=widgets.Layout(width="60%")),
+        keyword=widgets.Text(value=keyword, description="keyword", continuous_update=False),
+        sharpness=widgets.FloatSlider(value=sharpness, min=0.5, max=12.0, step=0.5, description="sharpness",
+                                      continuous_update=False),
+    )
+
+
+# ---------------------------------------------------------------- notebook 05: a query moving along a line
+
+from collections.abc import Callable  # noqa: E402 (this section is appended to the module)
+
+
+def draw_query_on_a_line(
+    axes: Sequence[plt.Axes],
+    key_positions: np.ndarray,
+    weight_fns: dict[str, Callable[[float], np.ndarray]],
+    query: float,
+) -> None:
+    """Draw one bar chart per scorer: the weights (n_k,) of keys on a line for a query at ``query``.
+
+    key_positions: (n_k,) increasing positions of the keys; weight_fns: scorer name -> function
+    of the query position returning the (n_k,) weights; one axes per scorer. A dashed line marks
+    where the query sits among the keys.
+    """
+    key_positions = np.asarray(key_positions, dtype=float)
+    if key_positions.ndim != 1 or np.any(np.diff(key_positions) <= 0):
+        raise ValueError(f"key_positions must be increasing positions (n_k,), got {key_positions}")
+    if len(axes) != len(weight_fns):
+        raise ValueError(f"need one axes per scorer: {len(axes)} axes for {len(weight_fns)} scorers")
+    labels = [f"{x:g}" for x in key_positions]
+    where = np.interp(query, key_positions, np.arange(len(key_positions)))
+    for ax, (name, fn) in zip(axes, weight_fns.items()):
+        weights = np.asarray(fn(query), dtype=float)
+        weight_bars(weights, labels, ax=ax, title=f"{name}\nquery at {query:+.1f}: top key {labels[int(np.argmax(weights))]}")
+        ax.axvline(where, color="grey", ls="--", lw=1.5)
+        ax.set_xlabel("key position (dashed: the query)")
+
+
+def query_on_a_line_slider(
+    key_positions: np.ndarray,
+    weight_fns: dict[str, Callable[[float], np.ndarray]],
+    q_min: float = -3.0,
+    q_max: float = 3.0,
+) -> widgets.Widget:
+    """Return a widget: a slider for the query's position and, per scorer, the weights of the keys.
+
+    See ``draw_query_on_a_line`` for the arguments; the query moves from q_min to q_max.
+    """
+    if not q_min < q_max:
+        raise ValueError(f"need q_min < q_max, got {q_min} and {q_max}")
+
+    def show(query: float) -> None:
+        _, axes = plt.subplots(1, len(weight_fns), figsize=(5.2 * len(weight_fns), 3.6), sharey=True)
+        draw_query_on_a_line(np.atleast_1d(axes), key_positions, weight_fns, query)
+        plt.tight_layout()
+        plt.show()
+
+    slider = widgets.FloatSlider(value=0.5, min=q_min, max=q_max, step=0.1, description="query at",
+                                 continuous_update=True, readout_format="+.1f")
+    return widgets.interactive(show, query=slider)

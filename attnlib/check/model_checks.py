@@ -9,6 +9,9 @@ from .harness import Case, Check, Mistake
 
 # ------------------------------------------------------------------ additive attention (notebook 05)
 
+from .. import scoring  # noqa: E402 (notebook 05's cost counts)
+from .predictions import Prediction  # noqa: E402
+
 
 def _additive_cases() -> list[Case]:
     rng = np.random.default_rng(105)
@@ -44,6 +47,17 @@ def _additive_variant(hidden, score=None, weight=None):
     return attn
 
 
+def _additive_multiplied(scaled):
+    """Return attention on the dot products of the projected queries and keys, (q W_q) . (k W_k) (/ sqrt(d_h))."""
+
+    def attn(q, k, v, W_q, W_k, w, mask=None):
+        s = (q @ W_q) @ np.swapaxes(k @ W_k, -1, -2)
+        wts = attention.masked_softmax(s / np.sqrt(w.shape[-1]) if scaled else s, mask)
+        return wts @ v, wts
+
+    return attn
+
+
 additive_attention = Check(
     name="additive_attention",
     notebook="05",
@@ -54,10 +68,31 @@ additive_attention = Check(
     mistakes=[
         Mistake(
             "the tanh is missing: without it the score w·(q W_q) + w·(k W_k) splits into a query part "
-            "and a key part, so every query ranks the keys the same way",
+            "and a key part, so every query ranks the keys the same way (and, after the softmax, gets the "
+            "same weights). Apply np.tanh to the (..., n_q, n_k, d_h) sum before the product with w",
             _additive_variant(lambda pre: pre),
         ),
-        Mistake("the tanh goes inside, before w: score = w · tanh(q W_q + k W_k)", _additive_variant(None, score=lambda pre, w: np.tanh(pre @ w))),
+        Mistake(
+            "you applied the tanh after the product with w, tanh(w · (q W_q + k W_k)): apply it first, to "
+            "each of the d_h hidden units, then take the product with w: w · tanh(q W_q + k W_k)",
+            _additive_variant(None, score=lambda pre, w: np.tanh(pre @ w)),
+        ),
+        Mistake(
+            "you summed the hidden units: weight them with w instead, tanh(...) @ w (w is the scorer's output layer)",
+            _additive_variant(None, score=lambda pre, w: np.tanh(pre).sum(axis=-1)),
+        ),
+        Mistake(
+            "you multiplied the projected query and key, (q W_q) · (k W_k): that is a dot-product score. "
+            "Additive attention adds them, one hidden vector per (query, key) pair, (..., n_q, n_k, d_h), "
+            "then scores it with w: w · tanh(q W_q + k W_k)",
+            _additive_multiplied(scaled=False),
+        ),
+        Mistake(
+            "you ran scaled dot-product attention on the projected queries and keys, (q W_q) · (k W_k) / sqrt(d_h). "
+            "Additive attention adds them instead, one hidden vector per (query, key) pair, (..., n_q, n_k, d_h), "
+            "then scores it with w, and has no scale: w · tanh(q W_q + k W_k)",
+            _additive_multiplied(scaled=True),
+        ),
         Mistake("additive attention has no 1/sqrt(d) scale: use the raw score w · tanh(...)", _additive_variant(np.tanh, score=lambda pre, w: np.tanh(pre) @ w / np.sqrt(w.shape[0]))),
         Mistake(
             "your weights sum to 1 over the queries: take the softmax over the last axis, the keys",
@@ -65,6 +100,35 @@ additive_attention = Check(
         ),
         Mistake("your mask is inverted: True means may attend", _additive_variant(np.tanh, weight=lambda s, m: attention.masked_softmax(s, ~m if m is not None else None))),
         Mistake("the mask is ignored: set blocked scores to -inf before the softmax", _additive_variant(np.tanh, weight=lambda s, m: attention.softmax(s))),
+    ],
+)
+
+# the prediction: n = 4096 queries and keys of width d = 64, a hidden layer of d_h = 64 units
+FLOPS_N, FLOPS_D, FLOPS_D_H = 4096, 64, 64
+
+
+def _flops_ratio(per_hidden_unit: float, per_feature: float) -> float:
+    """Return a pair-by-pair FLOPs ratio: (per_hidden_unit * d_h) / (per_feature * d), projections left out."""
+    return per_hidden_unit * FLOPS_D_H / (per_feature * FLOPS_D)
+
+
+additive_flops_ratio = Prediction(
+    name="additive_flops_ratio",
+    notebook="05",
+    summary=f"predict the FLOPs of the additive score over those of the dot product (n = {FLOPS_N}, d = d_h = {FLOPS_D})",
+    expected=lambda: scoring.score_flops("additive", FLOPS_N, FLOPS_N, FLOPS_D, FLOPS_D, FLOPS_D_H)
+    / scoring.score_flops("dot", FLOPS_N, FLOPS_N, FLOPS_D, FLOPS_D),
+    tolerance=0.06,
+    explain=(
+        "per (query, key) pair the dot product does d multiply-adds (2d FLOPs); the additive score does, "
+        "for each of its d_h hidden units, an addition, a tanh and a multiply-add with w (4 d_h FLOPs). "
+        "The projections q W_q and k W_k cost only 2 n d d_h each, not n^2: about 2x in all, the same order"
+    ),
+    wrong=[
+        (lambda: _flops_ratio(1, 1), "the additive score does more per pair than one dot product: for each of its d_h hidden units an addition, a tanh and a multiply-add with w. Count them against the dot product's d multiply-adds"),
+        (lambda: _flops_ratio(3, 2), "you left out one of the per-pair steps of the additive score: an addition (1 FLOP), a tanh (1) and a multiply-add with w (2) for each hidden unit"),
+        (lambda: _flops_ratio(4, 1), "count a multiply-add as 2 FLOPs on both sides: the dot product costs 2d FLOPs per pair, not d"),
+        (lambda: float(FLOPS_D_H), "the additive score is not d_h times the dot product: each pair costs about 4 d_h FLOPs against 2 d for the dot product, and here d_h = d"),
     ],
 )
 
@@ -76,6 +140,7 @@ def _split_cases() -> list[Case]:
     return [
         Case("one sequence, 2 heads", {"x": rng.normal(size=(3, 4)), "n_heads": 2}),
         Case("a batch, 4 heads", {"x": rng.normal(size=(2, 5, 8)), "n_heads": 4}),
+        Case("a batch, 3 heads of width 2", {"x": rng.normal(size=(2, 4, 6)), "n_heads": 3}),
         Case("one head", {"x": rng.normal(size=(3, 6)), "n_heads": 1}),
     ]
 
@@ -119,12 +184,18 @@ def _merge_cases() -> list[Case]:
     return [
         Case("2 heads of one sequence", {"x": rng.normal(size=(2, 3, 2))}),
         Case("a batch with 4 heads", {"x": rng.normal(size=(2, 4, 5, 3))}),
+        Case("3 heads of width 4", {"x": rng.normal(size=(3, 2, 4))}),
     ]
 
 
 def _merge_no_transpose(x):
     *lead, h, n, d = np.shape(x)
     return np.reshape(x, (*lead, n, h * d))
+
+
+def _merge_interleaved(x):
+    *lead, h, n, d = np.shape(x)
+    return np.reshape(np.moveaxis(x, -3, -1), (*lead, n, h * d))
 
 
 merge_heads = Check(
@@ -138,6 +209,12 @@ merge_heads = Check(
             "you reshaped without moving the head axis back: each row now mixes tokens. First swap to "
             "(..., n, n_heads, d_head) with np.swapaxes(x, -3, -2), then reshape to (..., n, d_model)",
             _merge_no_transpose,
+        ),
+        Mistake(
+            "your heads' features are interleaved (head 0's first feature, head 1's first feature, ...): "
+            "concatenate them instead, head 0's d_head features first. Swap to (..., n, n_heads, d_head) "
+            "with np.swapaxes(x, -3, -2), not to (..., n, d_head, n_heads), then reshape",
+            _merge_interleaved,
         ),
     ],
 )
@@ -163,11 +240,13 @@ def _mha_cases() -> list[Case]:
         Case("self-attention, 2 heads", {**self_attn, "n_heads": 2}),
         Case("cross-attention, 4 heads, a batch", {**inputs((2,), 3, 5, 8), "n_heads": 4}),
         Case("cross-attention with a square output, 2 heads", {**inputs((), 4, 4, 6), "n_heads": 2}),
+        Case("3 heads of width 2", {**inputs((), 5, 4, 6), "n_heads": 3}),
         Case("a causal mask", {**inputs((), 4, 4, 8), "n_heads": 2}, {"mask": np.tril(np.ones((4, 4), dtype=bool))}),
     ]
 
 
-def _mha_variant(split=heads.split_heads, scale_by_model=False, project=True, kv_from_q=False, transposed=False, invert=False):
+def _mha_variant(split=heads.split_heads, merge=heads.merge_heads, scale="d_head", project=True, kv_from_q=False,
+                 transposed=False, invert=False, average=False):
     """Return a multi-head attention with one step done wrongly."""
 
     def mha(x_q, x_kv, W_q, W_k, W_v, W_o, n_heads, mask=None):
@@ -176,10 +255,10 @@ def _mha_variant(split=heads.split_heads, scale_by_model=False, project=True, kv
         if transposed:
             W_q, W_k, W_v, W_o = W_q.T, W_k.T, W_v.T, W_o.T
         q, k, v = split(x_q @ W_q, n_heads), split(x_kv @ W_k, n_heads), split(x_kv @ W_v, n_heads)
-        s = q @ np.swapaxes(k, -1, -2) / np.sqrt(x_q.shape[-1] if scale_by_model else q.shape[-1])
-        w = attention.masked_softmax(s, ~mask if (invert and mask is not None) else mask)
-        merged = heads.merge_heads(w @ v) if split is heads.split_heads else np.reshape(w @ v, x_q.shape[:-1] + (-1,))
-        return (merged @ W_o if project else merged), w
+        divisor = {"d_head": np.sqrt(q.shape[-1]), "d_model": np.sqrt(x_q.shape[-1]), "none": 1.0}[scale]
+        w = attention.masked_softmax(q @ np.swapaxes(k, -1, -2) / divisor, ~mask if (invert and mask is not None) else mask)
+        merged = merge(w @ v) if split is heads.split_heads else np.reshape(w @ v, x_q.shape[:-1] + (-1,))
+        return (merged @ W_o if project else merged), (w.mean(axis=-3) if average else w)
 
     return mha
 
@@ -195,13 +274,62 @@ multi_head_attention = Check(
         Mistake(
             "you scaled the scores by sqrt(d_model), the model width; each head works in "
             "d_head = d_model / n_heads dimensions, so scale by sqrt(d_head)",
-            _mha_variant(scale_by_model=True),
+            _mha_variant(scale="d_model"),
         ),
+        Mistake("the scores are not scaled: divide each head's q k^T by sqrt(d_head) (scaled_dot_product_attention does it for you)", _mha_variant(scale="none")),
         Mistake("your heads were split by a reshape without the transpose, so each head mixes tokens: reshape to (..., n, n_heads, d_head), then swap axes -3 and -2", _mha_variant(split=_split_no_transpose)),
+        Mistake("your heads were merged by a reshape without moving the head axis back, so each output row mixes tokens: swap axes -3 and -2, then reshape (merge_heads)", _mha_variant(merge=_merge_no_transpose)),
         Mistake("the output projection is missing: multiply the merged heads by W_o", _mha_variant(project=False)),
         Mistake("keys and values must come from x_kv (the other sequence in cross-attention); yours come from x_q", _mha_variant(kv_from_q=True)),
         Mistake("the weights are applied as x @ W in this course (nn.Linear stores the transpose; you used W.T)", _mha_variant(transposed=True)),
         Mistake("your mask is inverted: True means may attend", _mha_variant(invert=True)),
+        Mistake(
+            "you averaged the weights over the heads (what nn.MultiheadAttention does by default, "
+            "average_attn_weights=True): return every head's weights, shape (..., n_heads, n_q, n_kv)",
+            _mha_variant(average=True),
+        ),
+    ],
+)
+
+
+from .predictions import Prediction  # noqa: E402 (used by notebook 06's prediction only)
+
+# a layer of the base Transformer's width (Vaswani et al., 2017) on a sequence of 1024 tokens
+COST_N, COST_D_MODEL, COST_HEADS = 1024, 512, 8
+
+
+def _layer_matmul_flops(n: int, d_model: int, n_heads: int) -> int:
+    """Return the FLOPs of a self-attention layer's matrix products (a multiply-add counts 2).
+
+    Projections: x W_q, x W_k, x W_v and the output's W_o, each (n x d) @ (d x d); per head of
+    width d_head = d / h: Q K^T and weights @ V, each n * n * d_head multiply-adds.
+    """
+    d_head = d_model // n_heads
+    return 4 * 2 * n * d_model * d_model + n_heads * 2 * 2 * n * n * d_head
+
+
+def _cost_ratios(flops_heads: int, entries_heads: int) -> list[float]:
+    """Return [FLOPs ratio, score-entries ratio] of 8 heads of width 64 against 1 head of width 512."""
+    n, d = COST_N, COST_D_MODEL
+    return [_layer_matmul_flops(n, d, flops_heads) / _layer_matmul_flops(n, d, 1), entries_heads * n * n / (n * n)]
+
+
+heads_cost_ratios = Prediction(
+    name="heads_cost_ratios",
+    notebook="06",
+    summary=f"predict how 8 heads of width 64 compare with 1 head of width 512 (n = {COST_N}): FLOPs and score entries",
+    expected=lambda: _cost_ratios(COST_HEADS, COST_HEADS),
+    tolerance=0.01,
+    explain=(
+        "the projections are the same matrices whatever the split, and each head's two products cost "
+        "n * n * d_head multiply-adds, so h heads cost h * n * n * d / h: exactly the products of one wide "
+        "head. But every head has its own n x n score matrix: 8 of them, 8 times the entries (and softmaxes)"
+    ),
+    wrong=[
+        (lambda: [COST_HEADS, COST_HEADS], "not 8 times the FLOPs: each head is 8 times narrower (d_head = 64), so its products cost 8 times less than a 512-wide head's; 8 of them cost what one wide head costs"),
+        (lambda: [1.0, 1.0], "the FLOPs are right, but the score matrices are not shared: each of the 8 heads computes its own n x n matrix of scores"),
+        (lambda: [1 / COST_HEADS, 1.0], "1/8 is the cost of one narrow head's products; the layer runs 8 of them, and the projections are unchanged"),
+        (lambda: [1.0, 1 / COST_HEADS], "the FLOPs are right, but a head's score matrix is n x n whatever its width (d_head only sets the length of each dot product), and there are 8 of them"),
     ],
 )
 

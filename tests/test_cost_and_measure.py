@@ -1,0 +1,101 @@
+"""Proposed tests for notebook 07's library additions: cost.layer_flops & co, attnlib.measure."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import attnlib as A
+from attnlib import cost, measure
+from attnlib.bench import naive_attention
+
+
+@pytest.mark.parametrize("n, d, h", [(1, 8, 1), (7, 12, 3), (4096, 4096, 32)])
+def test_layer_flops_parts(n, d, h):
+    parts = cost.layer_flops(n, d)
+    assert parts == {"projections": 8 * n * d * d, "attention": 4 * n * n * d, "mlp": 16 * n * d * d}
+    assert parts["attention"] == h * A.attention_flops(n, d // h)  # all heads together = one full-width head
+    assert cost.layer_flops(n, d, mlp_ratio=2)["mlp"] == 8 * n * d * d
+
+
+@pytest.mark.parametrize("d, r", [(768, 4), (4096, 4), (64, 8 / 3)])
+def test_attention_crossover_is_where_attention_equals_the_rest(d, r):
+    n_star = cost.attention_crossover_n(d, r)
+    assert n_star == pytest.approx((2 + r) * d)
+    if float(n_star).is_integer():
+        parts = cost.layer_flops(int(n_star), d, r)
+        assert parts["attention"] == pytest.approx(parts["projections"] + parts["mlp"])
+        assert cost.attention_share(int(n_star), d, r) == pytest.approx(0.5)
+    assert cost.attention_share(int(4 * n_star), d, r) > 0.5 > cost.attention_share(max(1, int(n_star / 4)), d, r)
+
+
+def test_cost_additions_reject_bad_input():
+    for call, word in [(lambda: cost.layer_flops(0, 64), "n must"), (lambda: cost.layer_flops(8, -1), "d_model"),
+                       (lambda: cost.layer_flops(8, 64, 0), "mlp_ratio"), (lambda: cost.attention_crossover_n(0), "d_model")]:
+        with pytest.raises(ValueError, match=word):
+            call()
+
+
+def test_loglog_fit_recovers_exact_power_laws():
+    ns = [256, 512, 1024, 2048]
+    for p, c in [(2.0, 3e-9), (1.0, 5.0), (1.5, 0.1)]:
+        slope, prefactor = measure.loglog_fit(ns, [c * n**p for n in ns])
+        assert slope == pytest.approx(p) and prefactor == pytest.approx(c)
+    # overhead at small n: the last points see the power law
+    values = [1e-3 + 1e-9 * n**2 for n in ns + [8192, 16384]]
+    assert measure.loglog_fit(ns + [8192, 16384], values, last=2)[0] == pytest.approx(2, abs=0.03)
+    # NaN (not measured) points are dropped
+    assert measure.loglog_fit([1, 2, 4, 8], [1, 4, 16, np.nan])[0] == pytest.approx(2)
+
+
+@pytest.mark.parametrize("ns, values, word", [([1, 2], [1.0], "same length"), ([1, 2], [1.0, np.nan], "at least 2"),
+                                              ([1, 2], [1.0, -1.0], "positive")])
+def test_loglog_fit_rejects_bad_input(ns, values, word):
+    with pytest.raises(ValueError, match=word):
+        measure.loglog_fit(ns, values)
+
+
+def test_doubling_ratios():
+    np.testing.assert_allclose(measure.doubling_ratios([2, 4, 8], [1.0, 4.0, 16.0]), [4.0, 4.0])
+    with pytest.raises(ValueError, match="double"):
+        measure.doubling_ratios([2, 4, 6], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="increase"):
+        measure.doubling_ratios([4, 2], [1.0, 2.0])
+
+
+def test_memory_sweep_slopes_naive_quadratic_tiled_linear_and_deterministic():
+    ns = [256, 512, 1024, 2048]
+    naive = measure.memory_sweep(naive_attention, ns)
+    tiled = measure.memory_sweep(lambda q, k, v: A.tiled_attention(q, k, v, block_size=64), ns)
+    assert 1.8 <= measure.loglog_fit(ns, naive, last=3)[0] <= 2.2
+    assert 0.8 <= measure.loglog_fit(ns, tiled, last=3)[0] <= 1.2
+    np.testing.assert_allclose(naive, measure.memory_sweep(naive_attention, ns), rtol=1e-3)  # the same arrays every run
+    assert naive[-1] >= A.attention_score_bytes(ns[-1], 4)  # holds at least the float32 scores
+
+
+def test_time_sweep_shape_inputs_and_budget():
+    seen = []
+
+    def fn(q, k, v):
+        seen.append(type(q))
+        time.sleep(0.002 if q.shape[0] < 64 else 0.03)
+
+    t = measure.time_sweep(fn, [16, 32, 64, 128], d=4, repeats=2, max_seconds=0.02)
+    assert t.shape == (4,) and np.all(t[:3] > 0) and np.isnan(t[3])  # stopped after the first slow n
+    assert 0.002 <= t[0] < 0.02 and t[2] >= 0.03
+    assert set(seen) == {np.ndarray}
+    seen.clear()
+    measure.time_sweep(fn, [16], d=4, torch_inputs=True, repeats=1)
+    assert set(seen) == {torch.Tensor}
+    with pytest.raises(ValueError, match="increase"):
+        measure.time_sweep(fn, [32, 16])
+
+
+def test_one_torch_thread_restores_the_count():
+    before = torch.get_num_threads()
+    with measure.one_torch_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
