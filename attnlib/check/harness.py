@@ -311,15 +311,16 @@ class Check:
         Small cases can be explained by several mistakes at once (an inverted 1 x 1 causal mask
         is also one with its diagonal blocked). The diagnosis is the first mistake that explains
         every failing case and is right wherever the learner was right; failing that, one that
-        explains every failing case; failing that, one that explains the first. With none, the
-        first failing case is described.
+        explains every failing case; failing that, when only one case fails, one that explains
+        it. Otherwise the first failing case is described, not misnamed.
         """
         matches = [self._matching_mistakes(*w) for w in wrong]
         common = [m for m in matches[0] if all(m in other for other in matches[1:])]
         consistent = [m for m in common if all(self._mistake_is_right(m, case) for case in passing)]
         case, answer, expected = wrong[0]
-        if consistent or common or matches[0]:
-            mistake = (consistent or common or matches[0])[0]
+        single = matches[0] if len(wrong) == 1 else []  # one failing case: its match is all we know
+        if consistent or common or single:
+            mistake = (consistent or common or single)[0]
             raise Failed(f"{mistake.hint} (seen on {case.label}: {case.describe()})")
         if self.output == "pair":
             self._compare_pair(answer, expected, case)

@@ -90,6 +90,8 @@ def _padding_cases() -> list[Case]:
         Case("three sequences", {"lengths": np.array([3, 5, 1]), "n": 5}),
         Case("a sequence of length 0 and a full one", {"lengths": np.array([0, 4]), "n": 4}),
         Case("lengths given as a list", {"lengths": [2, 6, 3, 1], "n": 6}),
+        Case("no sequence fills the width n", {"lengths": np.array([2, 3]), "n": 5},
+             hint="the mask is n wide whatever the lengths: padding runs up to n, not up to the longest sequence."),
     ]
 
 
