@@ -16,8 +16,11 @@ from typing import Callable, Union
 
 from . import (
     attention_checks,
+    beyond_checks,
     bottleneck_checks,
+    cheatsheet_checks,
     cost_checks,
+    long_context_checks,
     mask_checks,
     model_checks,
     scaling_checks,
@@ -37,6 +40,9 @@ _MODULES = (
     model_checks,
     cost_checks,
     tiled_checks,
+    long_context_checks,
+    cheatsheet_checks,
+    beyond_checks,
 )
 
 

@@ -1,0 +1,2 @@
+"""Checks for notebook 09 (the cheat sheet)."""
+from __future__ import annotations
