@@ -22,15 +22,25 @@ encoder-decoders of notebook 02), ``bench`` (tiled_attention's benchmark).
 ``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and
 ``python -m attnlib build`` makes notebooks/ from solutions/.
 """
-from .additive import additive_attention
-from .attention import scaled_dot_product_attention, softmax
-from .context import context_vector
-from .cost import attention_flops, attention_score_bytes, kv_cache_bytes
-from .gqa import grouped_query_attention
-from .heads import merge_heads, multi_head_attention, split_heads
-from .masks import causal_mask, padding_attention_mask, padding_mask, sliding_window_mask
-from .scaling import scaled_head_scores
-from .tiled import tiled_attention
+try:
+    from .additive import additive_attention
+    from .attention import scaled_dot_product_attention, softmax
+    from .context import context_vector
+    from .cost import attention_flops, attention_score_bytes, kv_cache_bytes
+    from .gqa import grouped_query_attention
+    from .heads import merge_heads, multi_head_attention, split_heads
+    from .masks import causal_mask, padding_attention_mask, padding_mask, sliding_window_mask
+    from .scaling import scaled_head_scores
+    from .tiled import tiled_attention
+except ImportError as _missing:  # a broken set-up: keep `python -m attnlib doctor` working to explain it
+    _IMPORT_ERROR = _missing
+
+    def __getattr__(name: str):
+        if name not in __all__:  # submodules (``from . import doctor``) still import normally
+            raise AttributeError(name)
+        raise ImportError(
+            f"attnlib could not load ({_IMPORT_ERROR}): run `python -m attnlib doctor` to see what is missing"
+        ) from _IMPORT_ERROR
 
 __version__ = "0.1.0"
 

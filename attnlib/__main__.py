@@ -1,15 +1,22 @@
-"""Command line of the course: ``python -m attnlib build`` and ``python -m attnlib execute``."""
+"""Command line of the course: ``python -m attnlib build | execute | progress | doctor``."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import build as nbbuild
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command named in ``argv`` and return the process exit status."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["doctor"]:  # needs nothing but the standard library, so that it runs in a broken set-up
+        from . import doctor
+
+        return 0 if doctor.main() else 1
+    from . import build as nbbuild
+
     parser = argparse.ArgumentParser(prog="python -m attnlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="make notebooks/ from solutions/ (never overwrites your changes unless --force)")
@@ -18,7 +25,23 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", type=Path, default=nbbuild.NOTEBOOKS, help="where to write the exercise notebooks")
     e = sub.add_parser("execute", help="re-run solution notebooks in place to refresh their stored outputs")
     e.add_argument("paths", nargs="+", type=Path)
+    pr = sub.add_parser("progress", help="run your notebooks headlessly and report each exercise (never changes them)")
+    pr.add_argument("paths", nargs="*", type=Path, help="notebooks to run (default: every notebook in notebooks/)")
+    pr.add_argument("--timeout", type=float, default=300, help="seconds one notebook may take (default 300)")
+    sub.add_parser("doctor", help="check your set-up: Python, packages, and the kernel the notebooks run in")
     args = parser.parse_args(argv)
+
+    if args.command == "progress":
+        from . import progress
+
+        paths = args.paths or progress.course_notebooks()
+        missing = [str(p) for p in paths if not Path(p).is_file()]
+        if not paths or missing:
+            what = ", ".join(missing) if missing else f"no notebooks in {nbbuild.NOTEBOOKS.name}/"
+            print(f"progress: nothing to run ({what})", file=sys.stderr)
+            return 2
+        progress.report(paths, timeout=args.timeout)
+        return 0
 
     if args.command == "build":
         try:
