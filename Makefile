@@ -8,8 +8,10 @@ STAMP := $(VENV)/.course-installed
 #   make lab TORCH_INDEX=<the CPU wheel index of pytorch.org, see README.md>
 TORCH_INDEX ?=
 EXERCISES_BUILT := build/exercise-notebooks
+# each notebook must run in under this many seconds (nbval, all cells, kernel start included)
+NOTEBOOK_TIME_LIMIT ?= 60
 
-.PHONY: lab test install notebooks solutions bench
+.PHONY: lab test install notebooks solutions bench browser-deps progress doctor
 
 install: $(STAMP)
 
@@ -25,13 +27,28 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01_queries_keys_values.ipynb
 
-## test: set up, then run the unit tests, strict nbval on solutions/ and lax nbval on the exercises
+## test: set up, then run the unit tests, strict nbval on solutions/, lax nbval on the exercises,
+## and every notebook in JupyterLab in a headless browser (skipped without chromium + playwright)
 test: $(STAMP)
 	COURSE_PINNED=1 $(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg solutions
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --notebook-time-limit $(NOTEBOOK_TIME_LIMIT) solutions
 	rm -rf $(EXERCISES_BUILT)
 	$(BIN)/python -m attnlib build --out $(EXERCISES_BUILT)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env $(EXERCISES_BUILT)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --notebook-time-limit $(NOTEBOOK_TIME_LIMIT) $(EXERCISES_BUILT)
+	COURSE_BROWSER=$${COURSE_BROWSER:-1} $(BIN)/python -m pytest -rs tests/browser
+
+## browser-deps: what the browser test needs besides the course (.ci/run installs these)
+browser-deps: $(STAMP)
+	$(BIN)/python -m pip install -r tests/browser/requirements.txt
+	command -v chromium >/dev/null || echo "also install Debian's chromium (apt-get install chromium), or set COURSE_CHROMIUM to a Chromium binary"
+
+## progress: run your notebooks headlessly and list each exercise: passed, failed, not attempted
+progress: $(STAMP)
+	$(BIN)/python -m attnlib progress
+
+## doctor: check the set-up (Python, packages, the notebooks' kernel) and say what is wrong
+doctor:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m attnlib doctor
 
 ## notebooks: rebuild notebooks/ from solutions/ (keeps notebooks you changed unless FORCE=1)
 notebooks: $(STAMP)
