@@ -1,0 +1,388 @@
+"""The cheat sheet of notebook 09 (attnlib.cheatsheet) and its shape exercises.
+
+- every shape, mask and cost on the page is what attnlib (and PyTorch) compute now: the test
+  recomputes them independently and finds them in the figure's text, and a library that returned
+  another shape would stop the sheet from being drawn;
+- the page is tidy (no text under 7 pt, off the margins or overlapping) and one A4 page;
+- two exports give identical bytes, and the files shipped in cheatsheet/ are exactly what the
+  code makes (byte for byte in the pinned environment, COURSE_PINNED=1 as `make test` sets it);
+- the two shape predictions accept right answers in every form and name the usual mistakes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+from matplotlib.text import Text
+
+import attnlib as A
+from attnlib import cheatsheet as cs
+from attnlib import cost
+from attnlib.check import EXERCISES, cheatsheet_checks
+from attnlib.check.cheatsheet_checks import ShapePrediction
+
+PINNED = bool(os.environ.get("COURSE_PINNED"))
+ROOT = Path(__file__).resolve().parent.parent
+S = cs.SIZES
+
+
+@pytest.fixture(scope="module")
+def facts() -> cs.Facts:
+    return cs.sheet_facts()
+
+
+@pytest.fixture(scope="module")
+def figure(facts):
+    return cs.cheatsheet_figure(facts)
+
+
+@pytest.fixture(scope="module")
+def texts(figure) -> list[str]:
+    return [t.get_text() for t in figure.findobj(Text) if t.get_text()]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict[str, Path]:
+    return {p.name: p for p in cs.export(tmp_path_factory.mktemp("sheet"))}
+
+
+def on_sheet(texts: list[str], fragment: str) -> bool:
+    return any(fragment in t for t in texts)
+
+
+def fmt(spec: str, shape) -> str:
+    """Return '(spec) = (shape)' written independently of cheatsheet.shape_text."""
+    return "(" + ", ".join(spec.split()) + ") = (" + ", ".join(str(int(s)) for s in shape) + ")"
+
+
+# =========================================================================== computed, not typed
+
+
+def test_shape_text_checks_the_spec_against_the_shape():
+    assert cs.shape_text(["b", "h", "n_q", "n_k"], (2, 8, 5, 7)) == "(b, h, n_q, n_k) = (2, 8, 5, 7)"
+    assert cs.spec_text(["b", "1"], (2, 1)) == "(b, 1)"
+    with pytest.raises(ValueError, match=r"\(b, h, n_k, n_q\) = \(2, 8, 7, 5\), but the library returned \(2, 8, 5, 7\)"):
+        cs.shape_text(["b", "h", "n_k", "n_q"], (2, 8, 5, 7))
+    with pytest.raises(ValueError, match="unknown size 'x'"):
+        cs.shape_text(["x"], (3,))
+
+
+def test_sizes_tell_the_axes_apart():
+    # every array on the sheet has distinct sizes on its axes, so a swapped axis shows
+    for spec in ("b h n_q n_k", "b h n d_head", "b h_kv n d_head", "b n_q d_model", "b n_k d_model", "b n_q d_k"):
+        sizes = [S[s] for s in spec.split()]
+        assert len(set(sizes)) == len(sizes), spec
+
+
+def test_sheet_shows_the_shapes_attnlib_returns(texts):
+    b, h, h_kv, n, n_q, n_k, d, dh = (S[k] for k in ("b", "h", "h_kv", "n", "n_q", "n_k", "d_model", "d_head"))
+    rng = np.random.default_rng(0)
+    x, x_q, x_kv = rng.normal(size=(b, n, d)), rng.normal(size=(b, n_q, d)), rng.normal(size=(b, n_k, d))
+    W = [rng.normal(size=(d, d)) for _ in range(4)]
+    _, w_self = A.multi_head_attention(x, x, *W, h)
+    out_cross, w_cross = A.multi_head_attention(x_q, x_kv, *W, h)
+    q, k = rng.normal(size=(b, n_q, S["d_k"])), rng.normal(size=(b, n_k, S["d_k"]))
+    out_sdpa, w_sdpa = A.scaled_dot_product_attention(q, k, k)
+    gq, gk = rng.normal(size=(b, h, n, dh)), rng.normal(size=(b, h_kv, n, dh))
+    out_gqa, w_gqa = A.grouped_query_attention(gq, gk, gk)
+    mha = torch.nn.MultiheadAttention(d, h, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        _, w_mean = mha(torch.from_numpy(x_q), torch.from_numpy(x_kv), torch.from_numpy(x_kv))
+        _, w_heads = mha(torch.from_numpy(x_q), torch.from_numpy(x_kv), torch.from_numpy(x_kv), average_attn_weights=False)
+    expected = [
+        fmt("b n_q n_k", w_sdpa.shape), fmt("b n_q d_k", out_sdpa.shape),
+        fmt("b h n d_head", A.split_heads(x, h).shape),
+        fmt("b h n n", w_self.shape),
+        fmt("b h n_q n_k", w_cross.shape), fmt("b n_q d_model", out_cross.shape),
+        fmt("b n_q n_k", w_mean.shape), fmt("b h n_q n_k", w_heads.shape),
+        fmt("b h_kv n d_head", gk.shape), fmt("b h n n", w_gqa.shape), fmt("b h n d_head", out_gqa.shape),
+        fmt("b 1 n d_head", gk[:, :1].shape),
+    ]
+    for fragment in expected:
+        assert on_sheet(texts, fragment), f"{fragment} is not on the sheet"
+    assert fmt("b h n_q n_k", (b, h, n_q, n_k)) == "(b, h, n_q, n_k) = (2, 8, 5, 7)"
+
+
+def test_a_library_returning_another_shape_cannot_be_drawn(monkeypatch):
+    real = A.multi_head_attention
+
+    def transposed(*args, **kwargs):
+        out, weights = real(*args, **kwargs)
+        return out, np.swapaxes(weights, -1, -2)
+
+    monkeypatch.setattr(cs, "multi_head_attention", transposed)
+    with pytest.raises(ValueError, match="the library returned"):
+        cs.sheet_facts()
+
+
+def test_the_costs_on_the_sheet_come_from_attnlib_cost(texts, facts):
+    M = cs.COST_MODEL
+    L, h, d, n, w = M["n_layers"], M["n_heads"], M["head_dim"], M["n"], M["window"]
+    assert on_sheet(texts, f"{cost.attention_flops(n, d) * h / 1e9:.3g} GFLOP")
+    assert on_sheet(texts, f"{cost.attention_flops(n, d) * h * (n + 1) / (2 * n) / 1e9:.3g} GFLOP")  # causal: n(n+1)/2 pairs
+    window_pairs = w * (w + 1) // 2 + (n - w) * w
+    assert facts.numbers["flops_window"] == 4 * d * h * window_pairs
+    for kv_heads, text in ((h, "2 GiB"), (cs.GQA_KV_HEADS, "512 MiB"), (cs.MQA_KV_HEADS, "64 MiB")):
+        assert cs.human_bytes(cost.kv_cache_bytes(L, kv_heads, d, n)) == text
+        assert on_sheet(texts, text)
+    assert cost.kv_cache_bytes(80, 8, 128, 1) == 320 * 1024
+    assert on_sheet(texts, "= 320 KiB per token")
+    assert on_sheet(texts, f"attention_score_bytes({n:,}, 2) = {cs.human_bytes(cost.attention_score_bytes(n, 2))}")
+    assert on_sheet(texts, "Doubling n: FLOPs x4, score memory x4, KV cache x2.")
+    assert on_sheet(texts, f"avg {(n + 1) / 2:,.1f}")
+
+
+def test_human_bytes():
+    assert cs.human_bytes(512) == "512 bytes"
+    assert cs.human_bytes(1536) == "1.5 KiB"
+    assert cs.human_bytes(2 * 1024**3) == "2 GiB"
+    assert cs.human_bytes(3 * 1024**5) == "3,072 TiB"
+
+
+def test_the_conventions_are_found_by_experiment(facts, texts):
+    means = {(api, arg): meaning for api, arg, meaning, _ in facts.conventions}
+    assert means[("attnlib", "mask")] == "may attend"
+    assert means[("F.scaled_dot_product_attention", "attn_mask")] == "may attend"
+    assert means[("nn.MultiheadAttention", "attn_mask")] == "blocked"
+    assert means[("nn.MultiheadAttention", "key_padding_mask")] == "blocked"
+    assert means[("both torch APIs", "float mask")] == "added to scores"
+    assert facts.conversion_checked and facts.agree_with_torch
+    assert on_sheet(texts, "(same output, checked)")
+    # the same facts, straight from PyTorch: a key_padding_mask True on key 0 takes key 0 away
+    mha = torch.nn.MultiheadAttention(4, 1, batch_first=True)
+    x = torch.randn(1, 3, 4)
+    with torch.no_grad():
+        _, w = mha(x, x, x, key_padding_mask=torch.tensor([[True, False, False]]))
+    assert torch.all(w[..., 0] == 0)
+
+
+def test_a_fully_blocked_row(facts, texts):
+    assert facts.blocked_row == {"attnlib": "zeros", "attnlib_out": "zeros", "torch": "zeros", "plain": "NaN"}
+    assert on_sheet(texts, "zeros in attnlib and F.sdpa, NaN in a plain softmax")
+
+
+def test_mask_pictures_are_attnlib_masks(facts, texts):
+    n, w, lengths = cs.MASK_N, cs.MASK_WINDOW, list(cs.MASK_LENGTHS)
+    pictures = {title: mask for title, _, _, mask in facts.masks}
+    np.testing.assert_array_equal(pictures[f"causal_mask({n})"], A.causal_mask(n))
+    np.testing.assert_array_equal(pictures[f"sliding_window_mask({n}, {w})"], A.sliding_window_mask(n, w))
+    np.testing.assert_array_equal(pictures[f"padding_mask({lengths}, {n})"], A.padding_attention_mask(lengths, n)[1])
+    np.testing.assert_array_equal(pictures["causal & padding"], A.causal_mask(n) & A.padding_attention_mask(lengths, n)[1])
+    assert on_sheet(texts, f"j <= i: {n * (n + 1) // 2}/{n * n} allowed")
+    assert on_sheet(texts, f"bool {fmt('b n', A.padding_mask(lengths, n).shape)}")
+
+
+# =========================================================================== one tidy page
+
+
+def test_the_page_is_tidy(figure, texts):
+    assert cs.layout_problems(figure) == []
+    assert tuple(figure.get_size_inches()) == pytest.approx(cs.PAGE)
+    assert min(t.get_fontsize() for t in figure.findobj(Text) if t.get_text()) >= cs.MIN_FONT
+    assert on_sheet(texts, "python -m attnlib.cheatsheet")
+
+
+def test_layout_problems_finds_overlaps_and_margins():
+    fig = cs.cheatsheet_figure(check_layout=False)
+    fig.text(0.5, 0.5, "an intruder " * 3, fontsize=12)
+    fig.text(0.999, 0.5, "off the page", fontsize=8)
+    fig.text(0.5, 0.6, "tiny", fontsize=5)
+    problems = "\n".join(cs.layout_problems(fig))
+    assert "an intruder" in problems and "overlaps" in problems
+    assert "'off the page' runs into the page's margin" in problems
+    assert "5.0 pt" in problems
+
+
+def test_export_is_deterministic(tmp_path, exported):
+    again = cs.export(tmp_path)
+    for path in again:
+        assert path.read_bytes() == exported[path.name].read_bytes(), f"{path.name} differs between two exports"
+
+
+def test_the_pdf_is_one_a4_landscape_page(exported):
+    pdf = exported["cheatsheet.pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    box = [float(v) for v in re.search(rb"/MediaBox\s*\[\s*([\d.\s]+)\]", pdf).group(1).split()]
+    assert box == pytest.approx([0, 0, cs.PAGE[0] * 72, cs.PAGE[1] * 72])
+    for stamp in (b"CreationDate", b"ModDate", b"Matplotlib v"):
+        assert stamp not in pdf, f"the PDF carries {stamp!r}, which changes from run to run or version to version"
+
+
+def test_the_png_is_the_page_at_its_dpi(exported):
+    png = exported["cheatsheet.png"].read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and b"tEXt" not in png
+    image = imread(exported["cheatsheet.png"])
+    assert image.shape[:2] == (int(cs.PAGE[1] * cs.DPI_PNG), int(cs.PAGE[0] * cs.DPI_PNG))
+    assert image[..., :3].min() < 0.1 and image[0, 0, :3].tolist() == [1.0, 1.0, 1.0]  # ink on a white page
+
+
+def _pinned_matplotlib() -> str:
+    line = next(l for l in (ROOT / "requirements.txt").read_text().splitlines() if l.startswith("matplotlib=="))
+    return line.split("==")[1].strip()
+
+
+@pytest.mark.parametrize("name", cs.FILES)
+def test_the_shipped_file_is_what_the_code_makes(name, exported):
+    shipped = ROOT / "cheatsheet" / name
+    assert shipped.is_file(), f"cheatsheet/{name} is missing: run `python -m attnlib.cheatsheet`"
+    made = exported[name]
+    regenerate = f"cheatsheet/{name} is not what attnlib.cheatsheet makes now: run `python -m attnlib.cheatsheet` and commit it"
+    if PINNED:
+        assert shipped.read_bytes() == made.read_bytes(), regenerate
+        return
+    # another environment: the same page, and (with the pinned matplotlib) the same picture
+    if name.endswith(".pdf"):
+        for pdf in (shipped.read_bytes(), made.read_bytes()):
+            assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+        return
+    a, b = imread(shipped)[..., :3], imread(made)[..., :3]
+    assert a.shape == b.shape, regenerate
+    if metadata.version("matplotlib") != _pinned_matplotlib():
+        pytest.skip(f"matplotlib {metadata.version('matplotlib')} draws text its own way; the pixels are compared with {_pinned_matplotlib()}")
+    assert np.abs(a - b).mean() < 0.01, regenerate
+
+
+def test_shipped_dir_is_found_from_a_notebook_folder(tmp_path):
+    assert cs.shipped_dir(ROOT / "solutions") == ROOT / "cheatsheet"
+    assert cs.shipped_dir(tmp_path) == ROOT / "cheatsheet"  # falls back to the package's clone
+
+
+def test_the_command_regenerates_the_files(tmp_path, exported):
+    run = subprocess.run([sys.executable, "-m", "attnlib.cheatsheet", "--out", str(tmp_path)], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    for name in cs.FILES:
+        assert (tmp_path / name).read_bytes() == exported[name].read_bytes()
+    assert "wrote" in run.stdout
+
+
+def test_drawing_leaves_matplotlib_settings_alone(facts):
+    before = dict(matplotlib.rcParams)
+    cs.cheatsheet_figure(facts)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_drawing_leaves_torch_random_state_alone(facts):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    cs.sheet_facts()
+    assert torch.equal(torch.rand(3), expected)
+
+
+# =========================================================================== the shape exercises
+
+
+def test_the_exercises_are_registered_for_notebook_09():
+    mine = {name for name, ex in EXERCISES.items() if ex.notebook == "09"}
+    assert mine == {"cross_attention_shape", "gqa_output_shape"}
+    assert all(isinstance(EXERCISES[name], ShapePrediction) for name in mine)
+
+
+def test_the_expected_shapes_are_computed():
+    C, G = cheatsheet_checks.CROSS, cheatsheet_checks.GQA
+    assert cheatsheet_checks.cross_weights_shape() == (C["b"], C["h"], C["n_q"], C["n_k"])
+    assert cheatsheet_checks.gqa_out_shape() == (G["b"], G["h_q"], G["n"], G["d"])
+
+
+@pytest.mark.parametrize("name", ["cross_attention_shape", "gqa_output_shape"])
+def test_wrong_shapes_are_distinct_from_the_answer_and_each_other(name):
+    ex = EXERCISES[name]
+    shapes = [tuple(np.atleast_1d(ex.expected()))] + [tuple(np.atleast_1d(w())) for w, _ in ex.wrong]
+    assert len(set(shapes)) == len(shapes)
+
+
+def test_cross_attention_shape_accepts_every_way_of_writing_the_shape():
+    check = EXERCISES["cross_attention_shape"]
+    for answer in ([3, 6, 5, 9], (3, 6, 5, 9), np.array([3, 6, 5, 9]), torch.Size([3, 6, 5, 9]), np.zeros((3, 6, 5, 9)).shape):
+        assert check(lambda answer=answer: answer).passed, answer
+
+
+@pytest.mark.parametrize("answer, words", [
+    ((3, 5, 9), ["heads axis", "(b, h, n_q, n_k)"]),
+    ((6, 5, 9), ["batch axis"]),
+    ((3, 6, 9, 5), ["swapped", "rows are queries"]),
+    ((3, 5, 6, 9), ["split_heads moves the heads before the tokens"]),
+    ((6, 3, 5, 9), ["batch axis stays first"]),
+    ((3, 6, 5, 5), ["self-attention", "x_kv"]),
+    ((3, 6, 5, 8), ["d_head"]),
+    ((3, 6, 5, 48), ["d_model"]),
+    ((3, 6, 5, 10), ["not quite", "axis 3"]),
+    ((3, 6, 5, 9, 1), ["give 4 number(s), you gave 5", "one number per axis"]),
+    ([3, 6, 5, "9"], ["text"]),
+])
+def test_cross_attention_shape_names_the_mistake(answer, words):
+    result = EXERCISES["cross_attention_shape"](lambda: answer)
+    assert result.status == "failed"
+    for word in words:
+        assert word in result.message, result.message
+
+
+@pytest.mark.parametrize("answer, words", [
+    ((2, 4, 10, 16), ["*query* head"]),
+    ((2, 3, 10, 16), ["group size"]),
+    ((2, 12, 10, 10), ["shape of the weights"]),
+    ((2, 10, 16), ["heads axis is still there"]),
+    ((2, 10, 192), ["merge_heads"]),
+])
+def test_gqa_output_shape_names_the_mistake(answer, words):
+    result = EXERCISES["gqa_output_shape"](lambda: answer)
+    assert result.status == "failed"
+    for word in words:
+        assert word in result.message, result.message
+
+
+def test_shape_prediction_calls_the_learner_once():
+    calls = []
+
+    def answer():
+        calls.append(1)
+        return (3, 5, 9)
+
+    EXERCISES["cross_attention_shape"](answer)
+    assert len(calls) == 1
+
+
+def test_shape_prediction_reports_a_learner_exception_and_a_stub():
+    def broken():
+        return (3, 6, 5, 9)[7]
+
+    result = EXERCISES["gqa_output_shape"](broken)
+    assert result.status == "failed" and "IndexError" in result.message
+
+    def stub():
+        raise NotImplementedError()
+
+    assert EXERCISES["gqa_output_shape"](stub).status == "not attempted"
+
+
+def test_the_notebook_asks_the_questions_the_checks_answer():
+    import nbformat
+
+    nb = nbformat.read(str(ROOT / "solutions" / "09_cheat_sheet.ipynb"), 4)
+    text = "\n".join(c.source for c in nb.cells)
+    C, G = cheatsheet_checks.CROSS, cheatsheet_checks.GQA
+    for fragment in (f"`x_q` of shape `({C['b']}, {C['n_q']}, {C['d_model']})`", f"`x_kv` of shape `({C['b']}, {C['n_k']}, {C['d_model']})`",
+                     f"n_heads={C['h']})", f"`q` of shape `({G['b']}, {G['h_q']}, {G['n']}, {G['d']})`",
+                     f"shape `({G['b']}, {G['h_kv']}, {G['n']}, {G['d']})`"):
+        assert fragment in text, fragment
+
+
+def test_the_page_uses_only_matplotlibs_own_fonts(figure):
+    # system fonts differ from machine to machine; matplotlib's bundled ones come with the pinned version
+    from matplotlib import font_manager
+
+    own = Path(matplotlib.get_data_path()).resolve()
+    used = {font_manager.findfont(t.get_fontproperties(), fallback_to_default=False) for t in figure.findobj(Text) if t.get_text()}
+    assert used and all(Path(f).resolve().is_relative_to(own) for f in used), used
