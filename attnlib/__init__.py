@@ -11,13 +11,19 @@ The references are plain numpy, one small module per topic:
 - ``cost``: attention_flops, attention_score_bytes, kv_cache_bytes
 - ``tiled``: tiled_attention
 - ``scaling``: scaled_head_scores, and the measurements of notebook 04
+- ``entropy``: attention_entropy (notebook 10)
+- ``hopfield``: hopfield_update, and the classical and modern Hopfield networks of notebook 10
 
 Notebook helpers that are not exercise references live in their own modules: ``plots``
 (heat maps, bars), ``graphs`` (attention as a directed graph of tokens), ``widgets``
 (ipywidgets sliders), ``positional`` (sinusoidal encodings), ``scoring`` (dot, general and
 additive scores and their costs, notebook 05), ``head_patterns`` (hand-set heads, notebook 06),
 ``measure`` (time and memory sweeps over n, log-log slopes, notebook 07), ``seq2seq`` (the tiny GRU
-encoder-decoders of notebook 02), ``bench`` (tiled_attention's benchmark).
+encoder-decoders of notebook 02), ``bench`` (tiled_attention's benchmark), ``kv_cache`` (a toy
+decoder with a KV cache) and ``model_configs`` (published models' attention shapes, notebook 08),
+``cheatsheet`` (the one-page cheat sheet, notebook 09), ``hard_attention``, ``attribution`` and
+``beyond_widgets`` (notebook 10). ``progress`` runs a learner's notebooks and reports every
+exercise; ``doctor`` checks the set-up (``python -m attnlib progress`` / ``doctor``).
 
 ``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and
 ``python -m attnlib build`` makes notebooks/ from solutions/.
@@ -26,6 +32,8 @@ try:
     from .additive import additive_attention
     from .attention import scaled_dot_product_attention, softmax
     from .context import context_vector
+    from .entropy import attention_entropy
+    from .hopfield import hopfield_update
     from .cost import attention_flops, attention_score_bytes, kv_cache_bytes
     from .gqa import grouped_query_attention
     from .heads import merge_heads, multi_head_attention, split_heads
@@ -46,11 +54,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "additive_attention",
+    "attention_entropy",
     "attention_flops",
     "attention_score_bytes",
     "causal_mask",
     "context_vector",
     "grouped_query_attention",
+    "hopfield_update",
     "kv_cache_bytes",
     "merge_heads",
     "multi_head_attention",
