@@ -33,7 +33,7 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "cheatsheet"
 FILES = ("cheatsheet.pdf", "cheatsheet.png")
 
 #: the tiny sizes the shape table is computed with; every axis of one array has its own size
-SIZES: dict[str, int] = {"b": 2, "h": 8, "h_kv": 4, "n": 6, "n_q": 5, "n_k": 7, "d_model": 24, "d_head": 3, "d_k": 3}
+SIZES: dict[str, int] = {"b": 2, "h": 8, "h_kv": 4, "n": 6, "n_q": 5, "n_k": 7, "d_model": 24, "d_head": 3, "d_k": 3, "d_v": 4}
 
 #: the masks drawn on the sheet: n tokens, a window, and the lengths of a padded batch
 MASK_N, MASK_WINDOW, MASK_LENGTHS = 6, 3, (6, 4)
@@ -154,11 +154,14 @@ def _shape_rows() -> tuple[list[ShapeRow], bool]:
     rows: list[ShapeRow] = []
     agree = True
 
-    q, k, v = _rng_arrays(1, (b, n_q, d_k), (b, n_k, d_k), (b, n_k, d_k))
+    d_v = S["d_v"]
+    q, k, v = _rng_arrays(1, (b, n_q, d_k), (b, n_k, d_k), (b, n_k, d_v))
     out, w = scaled_dot_product_attention(q, k, v)
     agree &= bool(np.allclose(out, F.scaled_dot_product_attention(*_torch(q, k, v)).numpy()))
-    rows.append(ShapeRow("scaled_dot_product_attention(q, k, v)", _cell("b n_q d_k", q, "q"), _cell("b n_k d_k", k, "k, v"),
-                         _cell("b n_q n_k", w), _cell("b n_q d_k", out)))
+    assert v.shape[:-1] == k.shape[:-1]  # v: (b, n_k, d_v), one value per key
+    rows.append(ShapeRow("scaled_dot_product_attention(q, k, v)", _cell("b n_q d_k", q, "q"),
+                         _cell("b n_k d_k", k, "k") + f"; v: d_v = {v.shape[-1]}",
+                         _cell("b n_q n_k", w), _cell("b n_q d_v", out)))
 
     (x,) = _rng_arrays(2, (b, n, d_model))
     heads = split_heads(x, h)
@@ -567,7 +570,7 @@ def _draw_masks(page: _Page, facts: Facts, x: float, y: float, w: float) -> floa
 def _draw_shapes(page: _Page, facts: Facts, x: float, y: float, w: float) -> float:
     S = SIZES
     note = (f"computed on b = {S['b']}, h = {S['h']}, h_kv = {S['h_kv']}, n = {S['n']}, n_q = {S['n_q']}, n_k = {S['n_k']}, "
-            f"d_model = {S['d_model']}, d_head = d_k = {S['d_head']};  leading axes broadcast: any (...) works")
+            f"d_model = {S['d_model']}, d_head = d_k = {S['d_head']}, d_v = {S['d_v']};  leading axes broadcast: any (...) works")
     y = page.heading(x, y, w, 3, "Shapes, with batch and heads", note=note)
     header = ["call (attnlib, or torch: F. and nn.)", "queries", "keys, values", "weights", "out"]
     return page.table(x, y + 0.22, w, header, [r.cells() for r in facts.shapes], size=7.5, mono=(True, False, False, False, False))

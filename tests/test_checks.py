@@ -741,7 +741,25 @@ def test_tiled_attention_computing_the_full_score_matrix_fails_the_memory_probe(
         got = tiled(*case.args.values(), **case.kwargs)
         np.testing.assert_allclose(got, A.tiled_attention(*case.args.values(), **case.kwargs), rtol=1e-4, atol=1e-5)
     # ...but it holds the whole score matrix
-    assert_failed(check.tiled_attention(tiled), "MiB", "full n x n score matrix")
+    assert_failed(check.tiled_attention(tiled), "KiB", "the full n x n matrix")
+
+
+def test_tiled_attention_by_query_blocks_only_fails_the_memory_probe():
+    """A softmax over whole rows of scores, one block of queries at a time: exact, but not tiled."""
+    def tiled(q, k, v, block_size=128, causal=False):
+        out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=np.result_type(q, k, v))
+        for start in range(0, q.shape[-2], block_size):
+            scores = q[..., start:start + block_size, :] @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+            if causal:
+                rows = np.arange(start, start + scores.shape[-2])[:, None]
+                scores = np.where(np.arange(k.shape[-2])[None, :] <= rows, scores, -np.inf)
+            out[..., start:start + block_size, :] = softmax_learner_style(scores) @ v
+        return out
+
+    for case in check.tiled_attention.cases():
+        got = tiled(*case.args.values(), **case.kwargs)
+        np.testing.assert_allclose(got, A.tiled_attention(*case.args.values(), **case.kwargs), rtol=1e-4, atol=1e-5)
+    assert_failed(check.tiled_attention(tiled), "a row of tiles", "Loop over key blocks too")
 
 
 def test_tiled_attention_calling_the_reference_sdpa_also_fails_the_memory_probe():
@@ -749,7 +767,7 @@ def test_tiled_attention_calling_the_reference_sdpa_also_fails_the_memory_probe(
         mask = np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool)) if causal else None
         return A.scaled_dot_product_attention(q, k, v, mask)[0]
 
-    assert_failed(check.tiled_attention(tiled), "MiB", "full n x n score matrix")
+    assert_failed(check.tiled_attention(tiled), "KiB", "the full n x n matrix")
 
 
 # =========================================================================== 6: a result instead of the function

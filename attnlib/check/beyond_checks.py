@@ -214,7 +214,7 @@ def _hopfield_cases() -> list[Case]:
     rng = np.random.default_rng(111)
     glyphs = _pm1(rng, (4, 64))
     return [
-        Case("8 patterns of width 16, one query", {"patterns": rng.normal(size=(8, 16)), "query": rng.normal(size=16), "beta": 0.25}),
+        Case("8 patterns of width 16, one query", {"patterns": rng.normal(size=(8, 16)), "query": rng.normal(size=16), "beta": 0.6}),
         Case(
             "a stack of 3 queries against 5 patterns",
             {"patterns": rng.normal(size=(5, 6)), "query": rng.normal(size=(3, 6)), "beta": 2.0},
@@ -320,6 +320,11 @@ hopfield_update = ProbedCheck(
         Mistake(
             "beta is ignored: multiply the similarities X xi by beta before the softmax, softmax(beta * X xi)",
             _hopfield_with(lambda s, x, beta: softmax(s)),
+        ),
+        Mistake(
+            "you scaled by attention's 1/sqrt(d) instead of beta: the update takes beta as given, "
+            "softmax(beta * X xi); 1/sqrt(d) is only the value of beta that makes it a Transformer's attention",
+            _hopfield_with(lambda s, x, beta: softmax(s / np.sqrt(x.shape[-1]))),
         ),
         Mistake(
             "you divided the similarities by beta: beta is an *inverse* temperature, so multiply by it, "

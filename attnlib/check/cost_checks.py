@@ -135,6 +135,7 @@ kv_cache_bytes = Check(
         Mistake("you counted only one of K and V: the cache stores both, a factor 2", lambda n_layers, n_kv_heads, head_dim, seq_len, batch=1, bytes_per_element=2: n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_element),
         Mistake("the batch is ignored: each sequence in the batch has its own cache", lambda n_layers, n_kv_heads, head_dim, seq_len, batch=1, bytes_per_element=2: 2 * n_layers * n_kv_heads * head_dim * seq_len * bytes_per_element),
         Mistake("bytes_per_element is ignored: multiply by it (2 for fp16, the default)", lambda n_layers, n_kv_heads, head_dim, seq_len, batch=1, bytes_per_element=2: 2 * n_layers * n_kv_heads * head_dim * seq_len * batch),
+        Mistake("bytes_per_element is fixed at 2: use the argument, it is 4 for float32 (2 is only its default)", lambda n_layers, n_kv_heads, head_dim, seq_len, batch=1, bytes_per_element=2: 2 * n_layers * n_kv_heads * head_dim * seq_len * batch * 2),
         Mistake("the default should be fp16, 2 bytes per element", lambda n_layers, n_kv_heads, head_dim, seq_len, batch=1, bytes_per_element=4: 2 * n_layers * n_kv_heads * head_dim * seq_len * batch * bytes_per_element),
     ],
 )

@@ -144,6 +144,11 @@ def validate_array(value: Any, expected: np.ndarray, what: str, case: Case) -> n
     """Return ``value`` if it is a numpy array shaped and typed like ``expected``, else raise Failed."""
     if value is None:
         raise Failed(f"{what} is None: did you forget to `return` it?")
+    if isinstance(value, tuple) and any(isinstance(part, np.ndarray) for part in value):
+        raise Failed(
+            f"{what} is a tuple of {len(value)} values; this exercise returns one numpy array of shape "
+            f"{expected.shape}: return only that array"
+        )
     if isinstance(value, (list, tuple)):
         raise Failed(
             f"{what} is a {type(value).__name__}, not a numpy array: build it with numpy operations "
@@ -210,7 +215,11 @@ def first_difference(value: np.ndarray, expected: np.ndarray) -> str:
     diff = np.abs(value.astype(float) - expected.astype(float))
     idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
     where = f"at index {tuple(int(i) for i in idx)} " if diff.ndim else ""
-    return f"{where}expected {expected[idx].item():.6g}, got {value[idx].item():.6g} (largest difference {diff[idx]:.3g})"
+    digits = 6
+    while digits < 17 and f"{expected[idx].item():.{digits}g}" == f"{value[idx].item():.{digits}g}":
+        digits += 2  # show enough digits for the two numbers to look different
+    return (f"{where}expected {expected[idx].item():.{digits}g}, got {value[idx].item():.{digits}g} "
+            f"(largest difference {diff[idx]:.3g})")
 
 
 # ---------------------------------------------------------------- the check itself

@@ -26,7 +26,9 @@ def _tiled_cases() -> list[Case]:
              hint="n is not a multiple of block_size: the last block is shorter, do not drop it."),
         Case("a batch, n_q != n_k", qkv((2,), 6, 9, 8, 5), {"block_size": 4}),
         Case("causal, ragged", qkv((), 10, 10, 4, 3), {"block_size": 4, "causal": True},
-             hint="with causal=True query i may see keys 0..i only."),
+             hint="with causal=True query i may see keys 0..i only. NaN usually means a row whose scores in "
+                  "a tile are all -inf: exp(-inf - (-inf)) is NaN. Subtract the running maximum (finite once "
+                  "a key was allowed), not the tile's own maximum."),
         Case("block_size larger than n", qkv((), 5, 5, 4, 2), {"block_size": 64}),
         # scores in the thousands: np.exp overflows (float64 stops near e^709) unless the running maximum is subtracted
         Case("large scores", {**qkv((), 8, 8, 16, 2), "q": rng.normal(size=(8, 16)) * 1000}, {"block_size": 3},
@@ -36,7 +38,8 @@ def _tiled_cases() -> list[Case]:
     ]
 
 
-def _variant(no_scale=False, causal_diag=False, ignore_causal=False, no_rescale=False, drop_ragged=False):
+def _variant(no_scale=False, causal_diag=False, ignore_causal=False, no_rescale=False, drop_ragged=False,
+             block_max=False, rescale=("l", "acc"), inverted_rescale=False):
     """Return a blockwise attention with one known mistake."""
 
     def attn(q, k, v, block_size=128, causal=False):
@@ -56,11 +59,11 @@ def _variant(no_scale=False, causal_diag=False, ignore_causal=False, no_rescale=
                     i = np.arange(qs, qs + s.shape[-2])[:, None]
                     j = np.arange(ks, ks + s.shape[-1])[None, :]
                     s = np.where(j < i if causal_diag else j <= i, s, -np.inf)
-                m_new = np.maximum(m, s.max(-1, keepdims=True))
+                m_new = s.max(-1, keepdims=True) if block_max else np.maximum(m, s.max(-1, keepdims=True))
                 p = np.exp(s - m_new)
-                alpha = 1.0 if no_rescale else np.exp(m - m_new)
-                l = l * alpha + p.sum(-1, keepdims=True)
-                acc = acc * alpha + p @ v[..., ks:ks + B, :]
+                alpha = 1.0 if no_rescale else (np.exp(m_new - m) if inverted_rescale else np.exp(m - m_new))
+                l = l * (alpha if "l" in rescale else 1.0) + p.sum(-1, keepdims=True)
+                acc = acc * (alpha if "acc" in rescale else 1.0) + p @ v[..., ks:ks + B, :]
                 m = m_new
             out[..., qs:qs + B, :] = acc / l
         return out
@@ -68,29 +71,51 @@ def _variant(no_scale=False, causal_diag=False, ignore_causal=False, no_rescale=
     return attn
 
 
-def _memory_probe(candidate: Callable[..., object]) -> None:
-    """Raise Failed if the candidate allocates about as much as the full n x n score matrix."""
-    rng = np.random.default_rng(111)
-    n, d, block = 1024, 16, 64
-    case = Case(f"n={n}, d={d}, block_size={block}", {name: rng.normal(size=(n, d)) for name in "qkv"}, {"block_size": block})
-    full_bytes = n * n * 8
+#: the memory probe: long enough that a strip of block_size x n scores stands out
+PROBE_N, PROBE_D, PROBE_BLOCK = 2048, 4, 16
+
+
+def _peak_bytes(fn: Callable[..., object], case: Case) -> int:
+    """Return the peak bytes allocated while ``call_learner(fn, case)`` runs (its input copies included)."""
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        call_learner(candidate, case)
-        peak = tracemalloc.get_traced_memory()[1] - base
+        call_learner(fn, case)
+        return tracemalloc.get_traced_memory()[1] - base
     finally:
         if not was_tracing:
             tracemalloc.stop()
-    if peak > full_bytes / 4:
-        raise Failed(
-            f"your function allocated {peak / 2**20:.1f} MiB at its peak for n={n} — the size of the "
-            f"full n x n score matrix ({full_bytes / 2**20:.1f} MiB) is within reach. Compute one "
-            f"(block_size x block_size) block of scores at a time and keep only running sums"
-        )
+
+
+def _memory_probe(candidate: Callable[..., object]) -> None:
+    """Raise Failed if the candidate holds more scores at once than a few (block_size x block_size) tiles.
+
+    What a function that only writes its output allocates (the checker's copies of the inputs
+    and the output) is measured first and not counted. The budget beyond it: two more arrays of
+    the inputs' size (a scaled copy of q, say) and 16 tiles. A row of tiles (block_size x n
+    scores) exceeds it, and so do an n x n score matrix or an n x n causal mask. Both
+    causal=False and causal=True are probed.
+    """
+    rng = np.random.default_rng(111)
+    n, d, block = PROBE_N, PROBE_D, PROBE_BLOCK
+    inputs = {name: rng.normal(size=(n, d)) for name in "qkv"}
+    budget = 2 * n * d * 8 + 16 * block * block * 8
+    for causal in (False, True):
+        case = Case(f"n={n}, d={d}, block_size={block}, causal={causal}", inputs, {"block_size": block, "causal": causal})
+        floor = _peak_bytes(lambda q, k, v, block_size=128, causal=False: np.zeros((n, d)), case)
+        extra = _peak_bytes(candidate, case) - floor
+        if extra > budget:
+            raise Failed(
+                f"on {case.label} your function allocated {extra / 2**10:,.0f} KiB beyond its output at its "
+                f"peak; one {block} x {block} tile of scores takes {block * block * 8 / 2**10:g} KiB, a row of "
+                f"tiles ({block} x {n}) {block * n * 8 / 2**10:g} KiB, the full n x n matrix "
+                f"{n * n * 8 / 2**10:,.0f} KiB. Loop over key blocks too (and build the causal mask per tile): "
+                "hold one (block_size x block_size) tile of scores at a time and keep only the running "
+                "maximum, sum and output"
+            )
 
 
 tiled_attention = Check(
@@ -109,8 +134,19 @@ tiled_attention = Check(
             _variant(no_rescale=True),
         ),
         Mistake("the last, shorter key block is dropped: loop with range(0, n, block_size) and slice to min(start + block_size, n)", _variant(drop_ragged=True)),
+        Mistake(
+            "each tile subtracts its own maximum: subtract the running maximum m_new = max(m, tile max), "
+            "so that all the terms of l and acc are relative to the same maximum",
+            _variant(block_max=True),
+        ),
+        Mistake("only the running sum l is rescaled when the maximum grows: rescale the running output acc by exp(m_old - m_new) too",
+                _variant(rescale=("l",))),
+        Mistake("only the running output acc is rescaled when the maximum grows: rescale the running sum l by exp(m_old - m_new) too",
+                _variant(rescale=("acc",))),
+        Mistake("the rescaling factor is upside down: old terms shrink by exp(m_old - m_new), which is <= 1, not exp(m_new - m_old)",
+                _variant(inverted_rescale=True)),
     ],
     extra=_memory_probe,
     keep_dtype=True,
-    success="exact on ragged and causal blocks, keeps the dtype, and stays far below the memory of the full score matrix",
+    success="exact on ragged and causal blocks, keeps the dtype, and holds only a few tiles of scores at a time (memory measured at n = 2048)",
 )
