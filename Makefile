@@ -30,7 +30,7 @@ lab: $(STAMP)
 ## test: set up, then run the unit tests, strict nbval on solutions/, lax nbval on the exercises,
 ## and every notebook in JupyterLab in a headless browser (skipped without chromium + playwright)
 test: $(STAMP)
-	COURSE_PINNED=1 $(BIN)/python -m pytest tests
+	COURSE_PINNED=1 $(BIN)/python -m pytest tests --ignore=tests/browser
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --notebook-time-limit $(NOTEBOOK_TIME_LIMIT) solutions
 	rm -rf $(EXERCISES_BUILT)
 	$(BIN)/python -m attnlib build --out $(EXERCISES_BUILT)
