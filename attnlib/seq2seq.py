@@ -57,6 +57,9 @@ class Seq2Seq(nn.Module):
             self.W_s = nn.Linear(d_hidden, d_attn, bias=False)         # projects the previous decoder state
             self.W_h = nn.Linear(d_enc, d_attn)                        # projects each encoder state
             self.v = nn.Linear(d_attn, 1, bias=False)                  # score_j = v . tanh(W_s s + W_h h_j)
+        # float64: 600 steps of training amplify rounding, and float32 kernels round differently on
+        # different CPUs (AVX2 vs AVX-512), which changed the printed losses; in float64 they agree
+        self.double()
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (H, summary): the encoder states H (B, n, 2d) and the fixed-size summary (B, 2d).

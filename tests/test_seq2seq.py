@@ -45,7 +45,7 @@ def test_models_share_their_initial_weights_and_shapes():
     src, tgt = reversal_batch(3, 7, 10, torch.Generator().manual_seed(1))
     logits, weights = attn(src, tgt)
     assert logits.shape == (3, 7, 10) and weights.shape == (3, 7, 7)
-    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 7))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 7, dtype=weights.dtype))
     logits, weights = fixed(src)
     assert logits.shape == (3, 7, 10) and weights is None
 
