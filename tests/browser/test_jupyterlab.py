@@ -50,7 +50,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CHECK_LINE = re.compile(r"([✔✘○]) (\w+): (passed|failed|not attempted)")
 SETTINGS = {  # user settings for a quiet, fully rendered JupyterLab
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # no virtual scrolling (every cell in the page), and no "Select Kernel" dialog: take the notebook's own
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none", "autoStartDefaultKernel": True},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
@@ -204,11 +205,18 @@ def run_all(page, stem: str) -> dict:
     """Run every cell from the Run menu; return the notebook's state when all ran or one failed."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator("li[data-command='runmenu:run-all']").click()
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
     try:
-        page.wait_for_function(
-            f"() => {{ const s = ({RUN_STATE})(); return s.errors > 0 || (s.cells > 0 && s.done === s.cells); }}",
-            timeout=RUN_TIMEOUT_MS,
-        )
+        while True:  # finished, failed, or a dialog (a kernel choice) to answer
+            page.wait_for_function(
+                f"() => {{ const s = ({RUN_STATE})(); return s.errors > 0 || (s.cells > 0 && s.done === s.cells)"
+                " || !!document.querySelector('.jp-Dialog'); }",
+                timeout=max(1000, int((deadline - time.monotonic()) * 1000)),
+            )
+            if not page.locator(".jp-Dialog").count():
+                break
+            page.locator(".jp-Dialog .jp-mod-accept").click()
+            page.wait_for_selector(".jp-Dialog", state="detached", timeout=30_000)
     except PlaywrightTimeout:
         page.screenshot(path=str(ARTIFACTS / f"{stem}-stalled.png"))
         pending = page.evaluate(NOT_RUN)
@@ -287,10 +295,17 @@ def test_notebook_runs_in_jupyterlab(browser, lab, name, kind):
             handle.press("ArrowRight")
             if handle.get_attribute("aria-valuenow") == before_value:  # already at its maximum
                 handle.press("ArrowLeft")
-            page.wait_for_function(
-                "([el, before]) => el.innerHTML !== before && !el.querySelector('.jp-OutputArea-output[data-mime-type=\"application/vnd.jupyter.stderr\"]')",
-                arg=[output.first.element_handle(), before], timeout=60_000,
-            )
+            try:
+                page.wait_for_function(
+                    "([el, before]) => el.innerHTML !== before && !el.querySelector('.jp-OutputArea-output[data-mime-type=\"application/vnd.jupyter.stderr\"]')",
+                    arg=[output.first.element_handle(), before], timeout=60_000,
+                )
+            except PlaywrightTimeout:
+                cell.screenshot(path=str(ARTIFACTS / f"{stem}-slider.png"))
+                changed = output.first.inner_html() != before
+                pytest.fail(f"widget cell {i}: after moving its slider (aria-valuenow {before_value} -> "
+                            f"{handle.get_attribute('aria-valuenow')}) the output {'changed but shows stderr' if changed else 'did not change'} "
+                            f"within 60 s: {output.first.inner_text()[:300]!r}")
         page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer").first.evaluate("el => el.scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / f"{stem}.png"))
         print(f"{kind}/{name}: opened and ran in {seconds:.0f} s, {len(verdicts)} checks, {widget_cells.count()} widget cell(s)")
