@@ -57,9 +57,6 @@ class Seq2Seq(nn.Module):
             self.W_s = nn.Linear(d_hidden, d_attn, bias=False)         # projects the previous decoder state
             self.W_h = nn.Linear(d_enc, d_attn)                        # projects each encoder state
             self.v = nn.Linear(d_attn, 1, bias=False)                  # score_j = v . tanh(W_s s + W_h h_j)
-        # float64: 600 steps of training amplify rounding, and float32 kernels round differently on
-        # different CPUs (AVX2 vs AVX-512), which changed the printed losses; in float64 they agree
-        self.double()
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (H, summary): the encoder states H (B, n, 2d) and the fixed-size summary (B, 2d).
@@ -186,3 +183,18 @@ def accuracy_by_length(model: Seq2Seq, lengths, n_per_length: int = 200, seed: i
         sequence.append(right.min(dim=1).values.mean().item())
         position[i, :n] = right.mean(dim=0).numpy()
     return {"length": np.array(lengths), "token": np.array(token), "sequence": np.array(sequence), "position": position}
+
+
+@torch.no_grad()
+def accuracy_by_position(model: Seq2Seq, length: int, n_sequences: int = 200, seed: int = 99, teacher_forcing: bool = False) -> np.ndarray:
+    """Return the accuracy (length,) at each output position on fresh sequences of one length.
+
+    With ``teacher_forcing`` the decoder is fed the right previous symbol at every step, as in
+    training, so a mistake at one step cannot cause mistakes at the next; without it, it is fed
+    its own previous guess (greedy decoding), as in ``accuracy_by_length``.
+    """
+    if length < 1 or n_sequences < 1:
+        raise ValueError(f"need length >= 1 and n_sequences >= 1, got {length}, {n_sequences}")
+    src, tgt = reversal_batch(n_sequences, length, model.n_symbols, torch.Generator().manual_seed(seed))
+    logits, _ = model(src, tgt if teacher_forcing else None)
+    return (logits.argmax(dim=-1) == tgt).double().mean(dim=0).numpy()

@@ -55,3 +55,18 @@ def test_models_reject_bad_input():
         Seq2Seq()(torch.zeros(5, dtype=torch.long))
     with pytest.raises(ValueError, match="positive sizes"):
         Seq2Seq(d_hidden=0)
+
+
+def test_accuracy_by_position_with_and_without_teacher_forcing():
+    from attnlib.seq2seq import accuracy_by_length, accuracy_by_position
+
+    torch.manual_seed(0)
+    model = Seq2Seq(attention=True).eval()
+    greedy = accuracy_by_position(model, 6, n_sequences=50, seed=3)
+    forced = accuracy_by_position(model, 6, n_sequences=50, seed=3, teacher_forcing=True)
+    assert greedy.shape == forced.shape == (6,) and ((0 <= greedy) & (greedy <= 1)).all()
+    assert greedy[0] == forced[0]  # the first step is fed the begin symbol either way
+    with pytest.raises(ValueError, match="length"):
+        accuracy_by_position(model, 0)
+    by_length = accuracy_by_length(model, [6], n_per_length=50, seed=3)
+    assert by_length["position"].shape == (1, 6)
