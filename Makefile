@@ -10,8 +10,12 @@ TORCH_INDEX ?=
 EXERCISES_BUILT := build/exercise-notebooks
 # each notebook must run in under this many seconds (nbval, all cells, kernel start included)
 NOTEBOOK_TIME_LIMIT ?= 60
+# strict nbval of the solutions: every stored output must reproduce
+NBVAL_STRICT = $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --notebook-time-limit $(NOTEBOOK_TIME_LIMIT)
+# other CPUs' kernels (tests/kernels.py list shows what each sets): make test-portable runs strict nbval under each
+PORTABLE ?= haswell zen generic
 
-.PHONY: lab test install notebooks solutions bench browser-deps progress doctor
+.PHONY: lab test test-portable install notebooks solutions bench bench-notebooks browser-deps progress doctor
 
 install: $(STAMP)
 
@@ -21,6 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$$(grep -E '^torch==' requirements.txt)"
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python -m attnlib lab-defaults
 	touch $(STAMP)
 
 ## lab: set up, then open JupyterLab on the first notebook
@@ -31,11 +36,16 @@ lab: $(STAMP)
 ## and every notebook in JupyterLab in a headless browser (skipped without chromium + playwright)
 test: $(STAMP)
 	COURSE_PINNED=1 $(BIN)/python -m pytest tests --ignore=tests/browser
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --notebook-time-limit $(NOTEBOOK_TIME_LIMIT) solutions
+	$(NBVAL_STRICT) solutions
 	rm -rf $(EXERCISES_BUILT)
 	$(BIN)/python -m attnlib build --out $(EXERCISES_BUILT)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --notebook-time-limit $(NOTEBOOK_TIME_LIMIT) $(EXERCISES_BUILT)
 	COURSE_BROWSER=$${COURSE_BROWSER:-1} $(BIN)/python -m pytest -rs tests/browser
+
+## test-portable: strict nbval of solutions/ under other CPUs' kernels (PORTABLE="haswell zen generic"):
+## a stored output whose digits depend on the CPU fails here, on this machine
+test-portable: $(STAMP)
+	@for s in $(PORTABLE); do $(BIN)/python tests/kernels.py run $$s -- $(NBVAL_STRICT) -q solutions || exit 1; done
 
 ## browser-deps: what the browser test needs besides the course (.ci/run installs these)
 browser-deps: $(STAMP)
@@ -58,6 +68,10 @@ notebooks: $(STAMP)
 solutions: $(STAMP)
 	$(BIN)/python -m attnlib execute solutions/[0-9][0-9]_*.ipynb
 	$(BIN)/python -m attnlib build
+
+## bench-notebooks: how long each solution notebook takes top to bottom, its slowest cells, the slowest unit tests
+bench-notebooks: $(STAMP)
+	$(BIN)/python tests/bench_notebooks.py
 
 ## bench: tiled_attention's memory and time against the naive version and torch
 bench: $(STAMP)

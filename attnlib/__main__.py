@@ -1,4 +1,4 @@
-"""Command line of the course: ``python -m attnlib build | execute | progress | doctor``."""
+"""Command line of the course: ``python -m attnlib build | execute | progress | doctor | lab-defaults``."""
 from __future__ import annotations
 
 import argparse
@@ -29,7 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("paths", nargs="*", type=Path, help="notebooks to run (default: every notebook in notebooks/)")
     pr.add_argument("--timeout", type=float, default=300, help="seconds one notebook may take (default 300)")
     sub.add_parser("doctor", help="check your set-up: Python, packages, and the kernel the notebooks run in")
+    sub.add_parser("lab-defaults", help="quiet this environment's JupyterLab: no news pop-up, no kernel dialog")
     args = parser.parse_args(argv)
+
+    if args.command == "lab-defaults":
+        from . import labsettings
+
+        print(f"wrote JupyterLab's course defaults to {labsettings.write_defaults()}")
+        return 0
 
     if args.command == "progress":
         from . import progress

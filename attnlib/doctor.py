@@ -72,12 +72,21 @@ def course_pins(requirements: Path = REPO / "requirements.txt") -> dict[str, str
     return pins
 
 
-def course_minimums() -> dict[str, str]:
-    """Return {distribution: minimum version} from attnlib's own requirements (">=" bounds)."""
-    try:
-        requires = metadata.requires("attnlib") or []
-    except metadata.PackageNotFoundError:
-        return {}
+def course_minimums(pyproject: Path = REPO / "pyproject.toml") -> dict[str, str]:
+    """Return {distribution: minimum version} of the course's requirements (">=" bounds).
+
+    Read from pyproject.toml when the course folder has one (an installed copy's metadata can be
+    older than the folder it was installed from), else from attnlib's installed metadata.
+    """
+    if pyproject.exists():
+        text = pyproject.read_text(encoding="utf-8")
+        block = re.search(r"^dependencies\s*=\s*\[(.*?)^\]", text, re.S | re.M)
+        requires = re.findall(r'"([^"]+)"', block.group(1)) if block else []
+    else:
+        try:
+            requires = metadata.requires("attnlib") or []
+        except metadata.PackageNotFoundError:
+            return {}
     found = {}
     for requirement in requires:
         match = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][^\s,;]*)", requirement)

@@ -9,7 +9,7 @@ from pathlib import Path
 from attnlib import doctor
 
 PINS = {"numpy": "2.4.6", "torch": "2.13.0"}
-MINIMUMS = {"numpy": "1.24", "torch": "2.2"}
+MINIMUMS = {"numpy": "1.24", "torch": "2.5"}
 
 
 def levels(findings):
@@ -105,3 +105,17 @@ def test_the_command_says_all_good_here():
     done = subprocess.run([sys.executable, "-m", "attnlib", "doctor"], capture_output=True, text=True, timeout=120)
     assert "PROBLEM" not in done.stdout, done.stdout
     assert done.returncode == 0
+
+
+def test_the_minimums_come_from_this_folders_pyproject(tmp_path):
+    found = doctor.course_minimums()
+    assert found["torch"] == "2.5" and found["numpy"] == "1.24"
+    project = tmp_path / "pyproject.toml"
+    project.write_text('[project]\ndependencies = [\n    "torch>=2.7",  # a comment\n    "numpy",\n]\n')
+    assert doctor.course_minimums(project) == {"torch": "2.7"}
+
+
+def test_a_torch_older_than_2_5_is_too_old():
+    everything = {name: "99.0" for name in doctor.NEEDED} | {"torch": "2.4.1+cpu"}
+    found = {f.what.split()[0]: f for f in doctor.check_packages(versions(**everything), PINS, doctor.course_minimums())}
+    assert found["torch"].level == doctor.PROBLEM and "too old" in found["torch"].what and "2.5" in found["torch"].what
