@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("paths", nargs="*", type=Path, help="notebooks to run (default: every notebook in notebooks/)")
     pr.add_argument("--timeout", type=float, default=300, help="seconds one notebook may take (default 300)")
     sub.add_parser("doctor", help="check your set-up: Python, packages, and the kernel the notebooks run in")
-    sub.add_parser("lab-defaults", help="quiet this environment's JupyterLab: no news pop-up, no kernel dialog")
+    sub.add_parser("lab-defaults", help="quiet this environment's JupyterLab: no news pop-up")
     args = parser.parse_args(argv)
 
     if args.command == "lab-defaults":

@@ -1,8 +1,8 @@
-"""JupyterLab defaults for the course's environment: no news pop-up, no kernel dialog.
+"""JupyterLab defaults for the course's environment: no news pop-up.
 
 A fresh JupyterLab greets a learner with "Would you like to get notified about official Jupyter
-news?" and, for a notebook opened before any kernel ran, may ask which kernel to start. Neither
-helps someone who came to learn attention, and offline the news request can only fail.
+news?". That does not help someone who came to learn attention, and offline the news request can
+only fail.
 JupyterLab reads default settings for one installation from
 ``<sys.prefix>/share/jupyter/lab/settings/overrides.d/*.json``: ``python -m attnlib lab-defaults``
 (run by ``make install``) writes the course's file there. A learner's own settings still win,
@@ -18,8 +18,6 @@ from pathlib import Path
 COURSE_DEFAULTS: dict[str, dict] = {
     # never fetch news or check for updates, so never ask whether to
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-    # open a notebook with its own kernel (python3) instead of asking in a dialog
-    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
 }
 FILE_NAME = "attention-course.json"
 

@@ -92,6 +92,19 @@ def test_time_sweep_shape_inputs_and_budget():
     assert set(seen) == {torch.Tensor}
     with pytest.raises(ValueError, match="increase"):
         measure.time_sweep(fn, [32, 16])
+    with pytest.raises(ValueError, match="statistic"):
+        measure.time_sweep(fn, [16], statistic="mean")
+
+
+def test_time_sweep_takes_the_fastest_call_or_the_median():
+    delays = iter([0.0, 0.03, 0.001, 0.002] * 2)  # each sweep: an untimed warm-up call, then three timed calls
+
+    def fn(q, k, v):
+        time.sleep(next(delays))
+
+    fastest = measure.time_sweep(fn, [16], d=4, repeats=3)[0]
+    middle = measure.time_sweep(fn, [16], d=4, repeats=3, statistic="median")[0]
+    assert 0.001 <= fastest < 0.002 <= middle < 0.03
 
 
 def test_one_torch_thread_restores_the_count():
