@@ -10,8 +10,13 @@ TORCH_INDEX ?=
 EXERCISES_BUILT := build/exercise-notebooks
 # each notebook must run in under this many seconds (nbval, all cells, kernel start included)
 NOTEBOOK_TIME_LIMIT ?= 60
+# how many CPUs the tests use at once (pytest-xdist): unit tests are spread one by one, notebooks
+# whole (each in one worker, in its own kernel, its cells in order)
+TEST_WORKERS ?= 2
+PARALLEL = -n $(TEST_WORKERS) --dist loadfile
+UNIT_PARALLEL = -n $(TEST_WORKERS) --dist load
 # strict nbval of the solutions: every stored output must reproduce
-NBVAL_STRICT = $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --notebook-time-limit $(NOTEBOOK_TIME_LIMIT)
+NBVAL_STRICT = $(BIN)/python -m pytest $(PARALLEL) --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --notebook-time-limit $(NOTEBOOK_TIME_LIMIT)
 # other CPUs' kernels (tests/kernels.py list shows what each sets): make test-portable runs strict nbval under each
 PORTABLE ?= haswell zen generic
 
@@ -35,17 +40,17 @@ lab: $(STAMP)
 ## test: set up, then run the unit tests, strict nbval on solutions/, lax nbval on the exercises,
 ## and every notebook in JupyterLab in a headless browser (skipped without chromium + playwright)
 test: $(STAMP)
-	COURSE_PINNED=1 $(BIN)/python -m pytest tests --ignore=tests/browser
+	COURSE_PINNED=1 $(BIN)/python -m pytest $(UNIT_PARALLEL) tests --ignore=tests/browser
 	$(NBVAL_STRICT) solutions
 	rm -rf $(EXERCISES_BUILT)
 	$(BIN)/python -m attnlib build --out $(EXERCISES_BUILT)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --notebook-time-limit $(NOTEBOOK_TIME_LIMIT) $(EXERCISES_BUILT)
+	$(BIN)/python -m pytest $(PARALLEL) --nbval-lax --nbval-current-env --notebook-time-limit $(NOTEBOOK_TIME_LIMIT) $(EXERCISES_BUILT)
 	COURSE_BROWSER=$${COURSE_BROWSER:-1} $(BIN)/python -m pytest -rs tests/browser
 
 ## test-portable: strict nbval of solutions/ under other CPUs' kernels (PORTABLE="haswell zen generic"):
 ## a stored output whose digits depend on the CPU fails here, on this machine
 test-portable: $(STAMP)
-	@for s in $(PORTABLE); do $(BIN)/python tests/kernels.py run $$s -- $(NBVAL_STRICT) -q solutions || exit 1; done
+	@status=0; for s in $(PORTABLE); do $(BIN)/python tests/kernels.py run $$s -- $(NBVAL_STRICT) -q solutions || status=1; done; exit $$status
 
 ## browser-deps: what the browser test needs besides the course (.ci/run installs these)
 browser-deps: $(STAMP)

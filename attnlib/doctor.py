@@ -35,6 +35,7 @@ NEEDED = {
     "nbclient": "running notebooks headlessly: progress report, tests",
     "nbval": "testing the notebooks",
     "pytest": "the test command",
+    "pytest-xdist": "the test command, on two CPUs at once",
 }
 MIN_PYTHON = (3, 10)
 
