@@ -104,12 +104,38 @@ def _free_text_statuses(nb: nbformat.NotebookNode, solution: Path | None) -> lis
     return statuses
 
 
-def _error_line(cell_index: int, exc: BaseException) -> str:
-    """Return "cell N: ErrorName: message" for a cell that raised, on one line."""
+def cell_label(nb: nbformat.NotebookNode, index: int) -> str:
+    """Return where a code cell is, in the words JupyterLab shows: its section, exercise and first line.
+
+    For example: 'the cell starting `def causal_mask(n):`, under "Exercise 1: draw the causal mask"
+    in section "2. Causal self-attention"'. (A cell number would mean nothing to a learner:
+    JupyterLab shows none, and it would count the markdown cells.)
+    """
+    section = exercise = ""
+    for cell in nb.cells[:index]:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("## "):
+                section, exercise = line[3:].strip(), ""
+            elif line.startswith("### "):
+                exercise = line[4:].replace("✏️", "").strip()
+    lines = [l.strip() for l in nb.cells[index].source.splitlines() if l.strip() and not l.strip().startswith("#")]
+    first = lines[0] if lines else ""
+    where = f"the cell starting `{first[:60]}`" if first else "an empty cell"
+    if exercise:
+        where += f', under "{exercise}"'
+    if section:
+        where += f'{" in" if exercise else ", in"} section "{section}"'
+    return where
+
+
+def _error_line(where: str, exc: BaseException) -> str:
+    """Return "<where>: ErrorName: message" for a cell that raised, on one line."""
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
     text = " ".join(f"{ename}: {evalue}".split())
-    return f"cell {cell_index}: {text[:200]}"
+    return f"{where}: {text[:200]}"
 
 
 def run_notebook(path: Path, solution: Path | None = None, timeout: float = DEFAULT_TIMEOUT) -> NotebookReport:
@@ -148,16 +174,16 @@ def run_notebook(path: Path, solution: Path | None = None, timeout: float = DEFA
                         continue
                     left = timeout - (time.monotonic() - start)
                     if left <= 0:
-                        report.timed_out = f"stopped before cell {index}: the notebook took more than {timeout:g} s"
+                        report.timed_out = f"stopped before {cell_label(nb, index)}: the notebook took more than {timeout:g} s"
                         break
                     client.timeout = max(1, int(left))
                     try:
                         client.execute_cell(cell, index)
                     except CellTimeoutError:
-                        report.timed_out = f"cell {index} was still running after {timeout:g} s for the notebook"
+                        report.timed_out = f"{cell_label(nb, index)} was still running after {timeout:g} s for the notebook"
                         break
                     except CellExecutionError as exc:
-                        report.errors.append(_error_line(index, exc))
+                        report.errors.append(_error_line(cell_label(nb, index), exc))
         except DeadKernelError as exc:
             report.failure = f"the kernel died: {exc}"
         except Exception as exc:  # noqa: BLE001 - no kernel, a broken notebook: report and go on

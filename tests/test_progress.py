@@ -8,6 +8,7 @@ never change a file, and exit 0 (its own failures only are non-zero).
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,6 +119,10 @@ def test_an_error_in_a_cell_is_reported_and_later_cells_still_run(run):
     reports, *_ = run
     r = reports["03_who_attends_to_whom.ipynb"]
     assert any("SyntaxError" in e for e in r.errors), r.errors
+    # named as JupyterLab shows it: the exercise, its section, the cell's first line; never "cell 47"
+    error = next(e for e in r.errors if "SyntaxError" in e)
+    assert 'under "Exercise' in error and 'section "' in error and "`def causal_mask(n):`" in error, error
+    assert not re.search(r"\bcell \d", error), error
     got = statuses(r)
     assert got["causal_mask"] == progress.NOT_RUN
     # the cells after the broken one ran: their exercises are not attempted, not "not run"

@@ -72,7 +72,7 @@ def fallback(name: str, candidate: Callable) -> Callable:
     exercise = EXERCISES[name]
     if not isinstance(exercise, Check):
         raise ValueError(f"{name} is a prediction, not a function with a reference")
-    result = exercise(candidate)
+    result = exercise.run(candidate)  # not shown: the line printed below says what happens
     if result.passed:
         print(f"Using your {name}.")
         return candidate

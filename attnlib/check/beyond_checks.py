@@ -176,7 +176,7 @@ class ProbedCheck(Check):
     probes: Callable[[], list[Case]] = field(default=lambda: [])
     probe_mistakes: list[Mistake] = field(default_factory=list)
 
-    def __call__(self, candidate: Callable[..., Any]) -> CheckResult:
+    def run(self, candidate: Callable[..., Any]) -> CheckResult:
         """Return the CheckResult of ``candidate``; a probe mistake is named before the usual cases run."""
         if callable(candidate):
             try:
@@ -185,7 +185,7 @@ class ProbedCheck(Check):
                 hint = None
             if hint:
                 return CheckResult(self.name, FAILED, hint)
-        return super().__call__(candidate)
+        return super().run(candidate)
 
     def _probe(self, candidate: Callable[..., Any]) -> str | None:
         """Return the hint of the probe mistake the learner made, or None."""

@@ -43,20 +43,20 @@ class ShapePrediction(Prediction):
     def __repr__(self) -> str:
         return f"<shape prediction {self.name} (notebook {self.notebook}): {self.summary}>"
 
-    def __call__(self, candidate: Callable[[], object]) -> CheckResult:
-        """Return the CheckResult of the learner's answer function ``candidate()``."""
+    def run(self, candidate: Callable[[], object]) -> CheckResult:
+        """Return the CheckResult of the learner's answer function ``candidate()`` without showing it."""
         if not callable(candidate):
-            return super().__call__(candidate)
+            return super().run(candidate)
         try:
             answer = call_learner(candidate, Case("your answer", {}))
         except (NotAttempted, Failed):
-            return super().__call__(candidate)  # reports the stub or the exception
+            return super().run(candidate)  # reports the stub or the exception
         got = _as_shape(answer)
         if got is not None:
             expected = np.atleast_1d(np.asarray(self.expected(), dtype=float))
             wrongs = [(np.atleast_1d(np.asarray(w(), dtype=float)), hint) for w, hint in self.wrong]
             if got.shape == expected.shape and np.all(np.abs(got - expected) <= self.tolerance):
-                return super().__call__(lambda: answer)  # right: the usual message
+                return super().run(lambda: answer)  # right: the usual message
             for wrong, hint in wrongs:
                 if wrong.shape == got.shape and np.all(np.abs(got - wrong) <= self.tolerance):
                     return CheckResult(self.name, FAILED, hint)
@@ -72,7 +72,7 @@ class ShapePrediction(Prediction):
                 f"not quite: axis {axis} of your shape ({got[axis]:g}) is off by more than {self.tolerance}. "
                 "Go through the axes one by one and ask which input each one comes from",
             )
-        return super().__call__(lambda: answer)
+        return super().run(lambda: answer)
 
 
 # ------------------------------------------------------------------ exercise 1: cross-attention weights

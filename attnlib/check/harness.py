@@ -8,18 +8,26 @@ exception: it all becomes a "failed" result with a message.
 """
 from __future__ import annotations
 
+import _thread
+import contextlib
 import copy
 import numbers
 import os
+import signal
 import sysconfig
+import threading
 import traceback
+import types
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .result import FAILED, NOT_ATTEMPTED, PASSED, CheckResult
+
+#: seconds one call of the learner's function may take before the check stops it and says so
+CALL_BUDGET_S = 10.0
 
 
 class Failed(Exception):
@@ -30,6 +38,56 @@ class NotAttempted(Exception):
     """Raised inside a check when the learner's code still raises NotImplementedError."""
 
 
+class TookTooLong(BaseException):
+    """Raised inside the learner's code when its time budget runs out.
+
+    A BaseException, like KeyboardInterrupt, so that an ``except Exception:`` in the learner's
+    code cannot swallow it.
+    """
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise TookTooLong in the code run inside this block once ``seconds`` have passed.
+
+    On Unix, in the main thread, a SIGALRM timer (``signal.setitimer``) does it; elsewhere
+    (Windows) a timer thread interrupts the main thread. In any other thread no limit applies.
+    Python code is stopped at its next instruction; a single long numpy call finishes first.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not seconds or not main:
+        yield
+        return
+    if hasattr(signal, "setitimer"):
+        def alarm(signum, frame):
+            raise TookTooLong()
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        _thread.interrupt_main()
+
+    timer = threading.Timer(seconds, interrupt)
+    timer.start()
+    try:
+        yield
+    except KeyboardInterrupt:
+        if fired.is_set():
+            raise TookTooLong() from None
+        raise
+    finally:
+        timer.cancel()
+
+
 @dataclass
 class Case:
     """One call of the learner's function: its arguments, a label for messages, a hint on failure."""
@@ -38,6 +96,7 @@ class Case:
     args: dict[str, Any]
     kwargs: dict[str, Any] = field(default_factory=dict)
     hint: str = ""
+    nan_hint: str = ""  # added only when the answer holds NaN or inf
 
     def describe(self) -> str:
         """Return e.g. "q (2, 3, 4), k (2, 5, 4), mask (3, 5)" for the arguments of this case."""
@@ -100,28 +159,109 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def call_learner(fn: Callable[..., Any], case: Case) -> Any:
-    """Return fn(*case.args, **case.kwargs), run on copies of the inputs.
+def _global_names(code: types.CodeType) -> set[str]:
+    """Return the global names a code object (and the functions nested in it) reads."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _is_data(value: Any) -> bool:
+    """Return True for a number, array, or list/tuple of numbers: data, not a function or module."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (numbers.Number, np.ndarray)):
+        return True
+    return isinstance(value, (list, tuple)) and 0 < len(value) <= 10_000 and all(
+        isinstance(v, numbers.Number) and not isinstance(v, bool) for v in value)
+
+
+def _nudged(value: Any) -> Any:
+    """Return a different value of the same kind: 1 more for numbers, each entry 1 more for sequences."""
+    if isinstance(value, np.ndarray):
+        return value + 1
+    if isinstance(value, (list, tuple)):
+        return type(value)(v + 1 for v in value)
+    return value + 1
+
+
+def _short(value: Any) -> str:
+    text = np.array2string(value, separator=", ", threshold=6) if isinstance(value, np.ndarray) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _outcome(fn: Callable[..., Any], case: Case) -> tuple[str, Any]:
+    """Return ("value", answer) or ("error", message) of one call of ``fn`` on ``case``."""
+    try:
+        return "value", call_learner(fn, case, budget=2.0, explain_globals=False)
+    except (Failed, NotAttempted) as exc:
+        return "error", str(exc)
+
+
+def global_data_hint(fn: Callable[..., Any], case: Case, outcome: tuple[str, Any] | None = None) -> str:
+    """Return a sentence naming the notebook variables (globals) that ``fn`` reads and that change its result.
+
+    A function that reads, say, ``d_head = 64`` from an earlier cell instead of computing it from
+    its arguments works in the notebook and fails on the check's other sizes. Each data global
+    the function reads is nudged in a copy of the function; the ones that change what it returns,
+    or the error it raises, on ``case`` are named. ``outcome`` is the original call's
+    ("value", answer) or ("error", message). Returns "" when there are none.
+    """
+    code, namespace = getattr(fn, "__code__", None), getattr(fn, "__globals__", None)
+    if code is None or namespace is None or not isinstance(namespace, dict):
+        return ""
+    suspects = sorted(n for n in _global_names(code) if n in namespace and _is_data(namespace[n]))
+    if not suspects:
+        return ""
+    outcome = outcome or _outcome(fn, case)
+    found = []
+    for name in suspects[:8]:
+        twin_ns = dict(namespace)
+        twin_ns[name] = _nudged(namespace[name])
+        twin = types.FunctionType(code, twin_ns, fn.__name__, fn.__defaults__, fn.__closure__)
+        twin.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
+        kind, value = _outcome(twin, case)
+        if kind != outcome[0] or (kind == "error" and value != outcome[1]) or (kind == "value" and not _same(value, outcome[1])):
+            found.append(f"`{name}` (= {_short(namespace[name])})")
+    if not found:
+        return ""
+    return (f" Your function reads {', '.join(found)} from your notebook, not from its arguments, and its result "
+            "depends on it: the check calls it with other inputs than your notebook's, so compute such values "
+            "from the arguments (their shapes, for instance) instead.")
+
+
+def call_learner(fn: Callable[..., Any], case: Case, budget: float | None = CALL_BUDGET_S, slow_hint: str = "",
+                 explain_globals: bool = True) -> Any:
+    """Return fn(*case.args, **case.kwargs), run on copies of the inputs, within ``budget`` seconds.
 
     Raises NotAttempted on NotImplementedError, and Failed when the function raises anything
-    else or changes one of its inputs in place. numpy warnings (overflow...) are silenced:
-    their consequences (inf, NaN) are reported by the comparison instead.
+    else, runs out of time or changes one of its inputs in place. numpy warnings (overflow...)
+    are silenced: their consequences (inf, NaN) are reported by the comparison instead.
     """
     args = {k: copy.deepcopy(v) for k, v in case.args.items()}
     kwargs = {k: copy.deepcopy(v) for k, v in case.kwargs.items()}
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"), time_limit(budget):
             warnings.simplefilter("ignore")
             out = fn(*args.values(), **kwargs)
     except NotImplementedError:
         raise NotAttempted() from None
+    except TookTooLong:
+        raise Failed(
+            f"your function took longer than {budget:g} s on {case.label} ({case.describe()}), so the check "
+            "stopped it. " + (slow_hint or "Is there a loop that never ends, or a loop in Python over every "
+                              "single number where numpy could do a whole row or array at once?")
+        ) from None
     except (Exception, SystemExit) as exc:  # the learner's bug, reported, never re-raised
         text = str(exc).strip() or "(no message)"
         hint = next((h for frag, h in _EXCEPTION_HINTS if frag in text), "")
-        raise Failed(
-            f"your function raised {type(exc).__name__}: {text}{_where(exc)} when called with "
-            f"{case.describe()}." + (f" Hint: {hint}" if hint else "")
-        ) from None
+        message = (f"your function raised {type(exc).__name__}: {text}{_where(exc)} when called with "
+                   f"{case.describe()}." + (f" Hint: {hint}" if hint else ""))
+        if explain_globals:
+            message += global_data_hint(fn, case, ("error", message))
+        raise Failed(message) from None
     for name, value in {**case.args, **case.kwargs}.items():
         new = {**args, **kwargs}[name]
         if not _same(new, value):
@@ -169,7 +309,8 @@ def validate_array(value: Any, expected: np.ndarray, what: str, case: Case) -> n
         raise Failed(f"{what} has dtype {value.dtype}, expected floating-point numbers like {expected.dtype}")
     if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
         bad = "NaN" if np.isnan(value).any() else "inf"
-        raise Failed(f"{what} contains {bad} for {case.describe()}." + (f" {case.hint}" if case.hint else ""))
+        hint = " ".join(h for h in (case.hint, case.nan_hint) if h)
+        raise Failed(f"{what} contains {bad} for {case.describe()}." + (f" {hint}" if hint else ""))
     return value
 
 
@@ -186,11 +327,24 @@ def validate_number(value: Any, what: str) -> float:
     return float(value)
 
 
+#: (rtol, atol) at which float arrays of each precision are compared, at the least: a right answer
+#: computed in float32 (even if returned as float64) or in float16 must pass
+FLOAT32_TOLERANCE = (1e-4, 1e-5)
+FLOAT16_TOLERANCE = (1e-2, 1e-3)
+
+
+def array_tolerance(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
+    """Return the (rtol, atol) for comparing float arrays a and b: never tighter than float32 allows."""
+    floor = FLOAT16_TOLERANCE if np.float16 in (a.dtype, b.dtype) else FLOAT32_TOLERANCE
+    return max(rtol, floor[0]), max(atol, floor[1])
+
+
 def close(a: Any, b: Any, rtol: float, atol: float) -> bool:
     """Return True when a and b are the same structure of arrays/numbers, equal within tolerance.
 
-    Bool arrays must match exactly and in dtype; NaN matches NaN (to recognise mistakes that
-    produce NaN); a float array never matches a bool one.
+    Float arrays are compared at float32's precision at the least (``array_tolerance``); numbers
+    at exactly ``rtol`` and ``atol``. Bool arrays must match exactly and in dtype; NaN matches NaN
+    (to recognise mistakes that produce NaN); a float array never matches a bool one.
     """
     if isinstance(b, tuple):
         return isinstance(a, tuple) and len(a) == len(b) and all(close(x, y, rtol, atol) for x, y in zip(a, b))
@@ -201,6 +355,8 @@ def close(a: Any, b: Any, rtol: float, atol: float) -> bool:
             return a.dtype == b.dtype and bool(np.array_equal(a, b))
         if a.dtype.kind not in "fiu":
             return False
+        if "f" in (a.dtype.kind, b.dtype.kind):
+            rtol, atol = array_tolerance(a, b, rtol, atol)
         return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
     if isinstance(a, (str, bytes)):
         return False  # float("327680") would succeed: a string is never a right number
@@ -247,12 +403,18 @@ class Check:
     extra: Callable[[Callable[..., Any]], None] | None = None
     success: str = ""
     keep_dtype: bool = False
+    budget: float = CALL_BUDGET_S
+    slow_hint: str = ""
 
     def __repr__(self) -> str:
         return f"<check {self.name} (notebook {self.notebook}): {self.summary}>"
 
     def __call__(self, candidate: Callable[..., Any]) -> CheckResult:
-        """Return the CheckResult of ``candidate``; never raises because of the learner's code."""
+        """Return the CheckResult of ``candidate``, shown at once in Jupyter; never raises because of the learner's code."""
+        return self.run(candidate).announce()
+
+    def run(self, candidate: Callable[..., Any]) -> CheckResult:
+        """Return the CheckResult of ``candidate`` without showing it (``fallback`` and the tests use this)."""
         try:
             if not callable(candidate):
                 raise Failed(
@@ -260,12 +422,25 @@ class Check:
                     f"not {_type_name(candidate)} (the result of calling it?)"
                 )
             cases = self.cases()
-            results = [self._run_case(candidate, case) for case in cases]
-            wrong = [r for r in results if isinstance(r, tuple)]
+            results, unfinished = [], []
+            for case in cases:
+                try:
+                    results.append((case, self._run_case(candidate, case)))
+                except NotAttempted:
+                    unfinished.append(case)
+            if unfinished and not results:
+                raise NotAttempted()
+            note = self._unfinished(unfinished, results, len(cases)) if unfinished else ""
+            wrong = [r for _, r in results if isinstance(r, tuple)]
             if wrong:
-                passing = [case for case, r in zip(cases, results) if not isinstance(r, tuple)]
-                self._diagnose(wrong, passing)
-            dtype_problem = next((r for r in results if isinstance(r, str)), None)
+                passing = [case for case, r in results if not isinstance(r, tuple)]
+                try:
+                    self._diagnose(wrong, passing, candidate)
+                except Failed as failure:
+                    raise Failed(f"{failure}{' ' + note if note else ''}") from None
+            if note:
+                raise Failed(note)
+            dtype_problem = next((r for _, r in results if isinstance(r, str)), None)
             if dtype_problem:
                 raise Failed(dtype_problem)
             if self.extra is not None:
@@ -278,20 +453,30 @@ class Check:
             return CheckResult(self.name, FAILED, f"the check could not finish ({type(exc).__name__}: {exc}); please report this")
         return CheckResult(self.name, PASSED, self.success or f"matches attnlib.{self.name} on all {len(cases)} cases")
 
+    @staticmethod
+    def _unfinished(unfinished: list[Case], results: list[tuple[Case, Any]], total: int) -> str:
+        """Return the sentence for a function that raised NotImplementedError on some cases only."""
+        labels = "; ".join(f"{case.label} ({case.describe()})" for case in unfinished[:4])
+        more = f" and {len(unfinished) - 4} more" if len(unfinished) > 4 else ""
+        right = sum(1 for _, r in results if not isinstance(r, tuple))
+        ran = f"it ran on the other {len(results)}" + (", all right" if right == len(results) else f", {right} of them right")
+        return (f"Not finished yet: your function still raises NotImplementedError on {len(unfinished)} of the "
+                f"{total} cases: {labels}{more}; {ran}.")
+
     def _tolerances(self, case: Case) -> tuple[float, float]:
-        """Return (rtol, atol) for a case: looser when any input is float32."""
-        low = any(isinstance(v, np.ndarray) and v.dtype == np.float32 for v in case.args.values())
-        return (1e-4, 1e-5) if low else (self.rtol, self.atol)
+        """Return the check's own (rtol, atol); ``close`` loosens them for float arrays to their precision."""
+        return self.rtol, self.atol
 
     def _run_case(self, candidate: Callable[..., Any], case: Case) -> tuple | str | None:
         """Run one case: None if the answer matches, (case, answer, expected) if it does not.
 
         Returns a message (str) when the values match but the dtype does not (keep_dtype
         checks): wrong values are diagnosed first. Raises Failed at once when the learner's
-        code raises or changes its inputs.
+        code raises, runs out of time or changes its inputs; NotAttempted when it raises
+        NotImplementedError.
         """
         expected = call_reference(self.reference, case)
-        answer = call_learner(candidate, case)
+        answer = call_learner(candidate, case, self.budget, self.slow_hint)
         if self.output == "pair" and isinstance(answer, list) and len(answer) == 2:
             answer = tuple(answer)
         rtol, atol = self._tolerances(case)
@@ -314,7 +499,7 @@ class Check:
                 found.append(mistake)
         return found
 
-    def _diagnose(self, wrong: list[tuple], passing: list[Case]) -> None:
+    def _diagnose(self, wrong: list[tuple], passing: list[Case], candidate: Callable[..., Any] | None = None) -> None:
         """Raise Failed for the failing cases, naming the known mistake that explains them best.
 
         Small cases can be explained by several mistakes at once (an inverted 1 x 1 causal mask
@@ -323,21 +508,25 @@ class Check:
         explains every failing case; failing that, when only one case fails, one that explains
         it. Otherwise the first failing case is described, not misnamed.
         """
-        matches = [self._matching_mistakes(*w) for w in wrong]
-        common = [m for m in matches[0] if all(m in other for other in matches[1:])]
-        consistent = [m for m in common if all(self._mistake_is_right(m, case) for case in passing)]
         case, answer, expected = wrong[0]
-        single = matches[0] if len(wrong) == 1 else []  # one failing case: its match is all we know
-        if consistent or common or single:
-            mistake = (consistent or common or single)[0]
-            raise Failed(f"{mistake.hint} (seen on {case.label}: {case.describe()})")
-        if self.output == "pair":
-            self._compare_pair(answer, expected, case)
-        elif self.output == "number":
-            got = validate_number(answer, "your result")
-            raise Failed(f"for {case.describe()} expected {expected!r}, got {got!r}." + (f" {case.hint}" if case.hint else ""))
-        got = validate_array(answer, expected, "your result", case)
-        self._differs(got, expected, "your result", case)
+        explained = global_data_hint(candidate, case, ("value", answer)) if candidate is not None else ""
+        try:
+            matches = [self._matching_mistakes(*w) for w in wrong]
+            common = [m for m in matches[0] if all(m in other for other in matches[1:])]
+            consistent = [m for m in common if all(self._mistake_is_right(m, c) for c in passing)]
+            single = matches[0] if len(wrong) == 1 else []  # one failing case: its match is all we know
+            if consistent or common or single:
+                mistake = (consistent or common or single)[0]
+                raise Failed(f"{mistake.hint} (seen on {case.label}: {case.describe()})")
+            if self.output == "pair":
+                self._compare_pair(answer, expected, case)
+            elif self.output == "number":
+                got = validate_number(answer, "your result")
+                raise Failed(f"for {case.describe()} expected {expected!r}, got {got!r}." + (f" {case.hint}" if case.hint else ""))
+            got = validate_array(answer, expected, "your result", case)
+            self._differs(got, expected, "your result", case)
+        except Failed as failure:
+            raise Failed(f"{failure}{explained}") from None
 
     def _mistake_is_right(self, mistake: Mistake, case: Case) -> bool:
         """Return True when ``mistake`` gives the reference's answer on ``case`` (as the learner did)."""

@@ -30,7 +30,11 @@ class Prediction:
         return f"<prediction {self.name} (notebook {self.notebook}): {self.summary}>"
 
     def __call__(self, candidate: Callable[[], object]) -> CheckResult:
-        """Return the CheckResult of the learner's answer function ``candidate()``."""
+        """Return the CheckResult of the learner's answer function ``candidate()``, shown at once in Jupyter."""
+        return self.run(candidate).announce()
+
+    def run(self, candidate: Callable[[], object]) -> CheckResult:
+        """Return the CheckResult of the learner's answer function ``candidate()`` without showing it."""
         try:
             if not callable(candidate):
                 raise Failed(f"pass your answer function itself, e.g. check.{self.name}(my_answer)")
@@ -57,12 +61,18 @@ class Prediction:
                     raise Failed(hint)
             if np.all(np.abs(got / 100 - expected) <= self.tolerance):
                 raise Failed("those look like percentages: give the weights as fractions (they sum to 1, not 100)")
+            if got.size > 1 and np.all(np.abs(np.sort(got) - np.sort(expected)) <= self.tolerance):
+                raise Failed(
+                    "you have the right numbers in the wrong order: the question asks for them in the order "
+                    f"it names them ({self.summary}), so check which number goes first"
+                )
             worst = int(np.argmax(np.abs(got - expected)))
             which = f"number {worst + 1} of your answer ({got[worst]:.4g})" if got.size > 1 else f"your answer {got[worst]:.4g}"
-            raise Failed(
-                f"not quite: {which} is off by more than {self.tolerance}. Redo the computation step by "
-                "step, and round to 2 decimals"
-            )
+            off = float(np.abs(got[worst] - expected[worst]))
+            if off <= 5 * self.tolerance:
+                raise Failed(f"close, but {which} is off by more than {self.tolerance}: keep more digits "
+                             "until the end (round to 2 decimals only once you are done)")
+            raise Failed(f"not quite: {which} is off by more than {self.tolerance}. Redo the computation step by step")
         except NotAttempted:
             return CheckResult(self.name, NOT_ATTEMPTED, "replace `raise NotImplementedError()` with `return` and your prediction, then run this cell again")
         except Failed as failure:

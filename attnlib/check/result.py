@@ -1,10 +1,17 @@
-"""The result of one exercise check, shown as one coloured line in Jupyter and plain text elsewhere."""
+"""The result of one exercise check, shown as one coloured line in Jupyter and plain text elsewhere.
+
+In IPython (Jupyter, the terminal) a check shows its verdict as soon as it has one, wherever the
+call stands in the cell: the last line, followed by a ``print``, ended by ``;``, or inside a loop.
+When the call is also the cell's last expression, IPython asks the result to show itself again;
+it then does nothing, because it has already been shown in this cell. So a verdict shows exactly
+once per cell. (A result kept in a variable and shown in a later cell shows again there.)
+"""
 from __future__ import annotations
 
 import html
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: when this environment variable names a file, every CheckResult made is appended to it as one
 #: JSON line: how ``python -m attnlib progress`` collects results from a notebook's kernel
@@ -20,6 +27,26 @@ _STYLE = {
     NOT_ATTEMPTED: ("○", "#5f6368", "#f1f3f4"),
 }
 
+# Which cell IPython is running: a counter moved on by a pre_run_cell hook. (IPython's own
+# execution_count does not move when cells run with store_history=False, as nbval runs them.)
+_cell = {"number": 0, "hooked": None}
+
+
+def _shell():
+    """Return the running IPython shell, with the cell counter hooked into it, or None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is not None and _cell["hooked"] is not shell:
+        def next_cell(*_args) -> None:
+            _cell["number"] += 1
+
+        shell.events.register("pre_run_cell", next_cell)
+        _cell["hooked"] = shell
+    return shell
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -32,6 +59,7 @@ class CheckResult:
     exercise: str
     status: str
     message: str
+    _shown_in: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         record = os.environ.get(RECORD_ENV)
@@ -63,3 +91,20 @@ class CheckResult:
             f"<b>{symbol} {html.escape(self.exercise)}: {self.status}</b> — "
             f'<span style="color:#202124">{html.escape(self.message)}</span></div>'
         )
+
+    def _ipython_display_(self) -> None:
+        """Show the verdict in IPython, unless it was already shown in the cell that is running."""
+        if _shell() is None:
+            return
+        if self._shown_in == [_cell["number"]]:
+            return
+        self._shown_in[:] = [_cell["number"]]
+        from IPython.display import display
+
+        display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
+
+    def announce(self) -> "CheckResult":
+        """Return this result after showing it at once when running in IPython (nothing happens elsewhere)."""
+        if _shell() is not None:
+            self._ipython_display_()
+        return self

@@ -26,9 +26,10 @@ def _tiled_cases() -> list[Case]:
              hint="n is not a multiple of block_size: the last block is shorter, do not drop it."),
         Case("a batch, n_q != n_k", qkv((2,), 6, 9, 8, 5), {"block_size": 4}),
         Case("causal, ragged", qkv((), 10, 10, 4, 3), {"block_size": 4, "causal": True},
-             hint="with causal=True query i may see keys 0..i only. NaN usually means a row whose scores in "
-                  "a tile are all -inf: exp(-inf - (-inf)) is NaN. Subtract the running maximum (finite once "
-                  "a key was allowed), not the tile's own maximum."),
+             hint="with causal=True query i may see keys 0..i only.",
+             nan_hint="NaN here usually means a row whose scores in a tile are all -inf: exp(-inf - (-inf)) is "
+                      "NaN. Subtract the running maximum (finite once a key was allowed), not the tile's own "
+                      "maximum, or skip the tiles that lie wholly in the future."),
         Case("block_size larger than n", qkv((), 5, 5, 4, 2), {"block_size": 64}),
         # scores in the thousands: np.exp overflows (float64 stops near e^709) unless the running maximum is subtracted
         Case("large scores", {**qkv((), 8, 8, 16, 2), "q": rng.normal(size=(8, 16)) * 1000}, {"block_size": 3},
@@ -71,6 +72,10 @@ def _variant(no_scale=False, causal_diag=False, ignore_causal=False, no_rescale=
     return attn
 
 
+#: what a learner whose function ran out of time is told
+SLOW_HINT = ("A loop in Python over every single score is far too slow for this: loop over blocks, and let "
+             "numpy compute each tile with one matrix product (q_blk @ k_blk.T).")
+
 #: the memory probe: long enough that a strip of block_size x n scores stands out (16 x 512 x 8 bytes
 #: = 64 KiB against a budget of 48 KiB), short enough that a right answer written as a loop over
 #: single query rows still finishes in a second or two
@@ -85,7 +90,7 @@ def _peak_bytes(fn: Callable[..., object], case: Case) -> int:
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        call_learner(fn, case)
+        call_learner(fn, case, slow_hint=SLOW_HINT)
         return tracemalloc.get_traced_memory()[1] - base
     finally:
         if not was_tracing:
@@ -105,19 +110,35 @@ def _memory_probe(candidate: Callable[..., object]) -> None:
     n, d, block = PROBE_N, PROBE_D, PROBE_BLOCK
     inputs = {name: rng.normal(size=(n, d)) for name in "qkv"}
     budget = 2 * n * d * 8 + 16 * block * block * 8
+    over = {}
     for causal in (False, True):
         case = Case(f"n={n}, d={d}, block_size={block}, causal={causal}", inputs, {"block_size": block, "causal": causal})
         floor = _peak_bytes(lambda q, k, v, block_size=128, causal=False: np.zeros((n, d)), case)
         extra = _peak_bytes(candidate, case) - floor
         if extra > budget:
-            raise Failed(
-                f"on {case.label} your function allocated {extra / 2**10:,.0f} KiB beyond its output at its "
-                f"peak; one {block} x {block} tile of scores takes {block * block * 8 / 2**10:g} KiB, a row of "
-                f"tiles ({block} x {n}) {block * n * 8 / 2**10:g} KiB, the full n x n matrix "
-                f"{n * n * 8 / 2**10:,.0f} KiB. Loop over key blocks too (and build the causal mask per tile): "
-                "hold one (block_size x block_size) tile of scores at a time and keep only the running "
-                "maximum, sum and output"
-            )
+            over[causal] = (case, extra)
+    if not over:
+        return
+    case, extra = over.get(False) or over[True]
+    sizes = (f"(for scale: one {block} x {block} tile of float64 scores takes {block * block * 8 / 2**10:g} KiB, "
+             f"a row of tiles, {block} x {n}, {block * n * 8 / 2**10:g} KiB, an n x n bool mask "
+             f"{n * n / 2**10:,.0f} KiB and the n x n float64 scores {n * n * 8 / 2**10:,.0f} KiB)")
+    found = f"on {case.label} your function allocated {extra / 2**10:,.0f} KiB beyond its output at its peak {sizes}"
+    if False not in over:  # only the causal version holds too much: its mask is the culprit
+        what = ("an n x n mask (or a few of them)" if extra < 3 * n * n else "n x n arrays")
+        raise Failed(
+            f"{found}. Without causal=True your function stays within a few tiles, so the causal part holds "
+            f"{what}, built for the whole sequence before the loop. Build the mask of each tile inside the "
+            "loop from that tile's own positions, e.g. np.arange(ks, ks + bk)[None, :] <= np.arange(qs, qs + bq)[:, None]"
+        )
+    if extra >= 0.8 * n * n * 8:
+        raise Failed(f"{found}: that is the full n x n matrix of scores. Compute one (block_size x block_size) tile at "
+                     "a time, and keep only the running maximum, sum and output between tiles")
+    if extra >= 0.8 * block * n * 8:
+        raise Failed(f"{found}: about a row of tiles, the scores of a block of queries against every key at once. "
+                     "Loop over key blocks too, inside the loop over query blocks, and hold one tile of scores at a time")
+    raise Failed(f"{found}: more than a few tiles. Hold one (block_size x block_size) tile of scores at a time and keep "
+                 "only the running maximum, sum and output between tiles")
 
 
 tiled_attention = Check(
@@ -150,5 +171,6 @@ tiled_attention = Check(
     ],
     extra=_memory_probe,
     keep_dtype=True,
+    slow_hint=SLOW_HINT,
     success=f"exact on ragged and causal blocks, keeps the dtype, and holds only a few tiles of scores at a time (memory measured at n = {PROBE_N})",
 )
