@@ -192,6 +192,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _then(message: str, more: str) -> str:
+    """Return ``message`` followed by the sentence(s) ``more`` (which start with a space), punctuated."""
+    if not more:
+        return message
+    return (message if message.rstrip().endswith((".", "!", "?", ")")) else message.rstrip() + ".") + more
+
+
 def _outcome(fn: Callable[..., Any], case: Case) -> tuple[str, Any]:
     """Return ("value", answer) or ("error", message) of one call of ``fn`` on ``case``."""
     try:
@@ -260,7 +267,7 @@ def call_learner(fn: Callable[..., Any], case: Case, budget: float | None = CALL
         message = (f"your function raised {type(exc).__name__}: {text}{_where(exc)} when called with "
                    f"{case.describe()}." + (f" Hint: {hint}" if hint else ""))
         if explain_globals:
-            message += global_data_hint(fn, case, ("error", message))
+            message = _then(message, global_data_hint(fn, case, ("error", message)))
         raise Failed(message) from None
     for name, value in {**case.args, **case.kwargs}.items():
         new = {**args, **kwargs}[name]
@@ -526,7 +533,7 @@ class Check:
             got = validate_array(answer, expected, "your result", case)
             self._differs(got, expected, "your result", case)
         except Failed as failure:
-            raise Failed(f"{failure}{explained}") from None
+            raise Failed(_then(str(failure), explained)) from None
 
     def _mistake_is_right(self, mistake: Mistake, case: Case) -> bool:
         """Return True when ``mistake`` gives the reference's answer on ``case`` (as the learner did)."""
