@@ -20,7 +20,7 @@ NBVAL_STRICT = $(BIN)/python -m pytest $(PARALLEL) --nbval --nbval-current-env -
 # other CPUs' kernels (tests/kernels.py list shows what each sets): make test-portable runs strict nbval under each
 PORTABLE ?= haswell zen generic
 
-.PHONY: lab test test-portable install notebooks solutions bench bench-notebooks browser-deps progress doctor
+.PHONY: lab test test-portable install notebooks solutions weights bench bench-notebooks browser-deps progress doctor
 
 install: $(STAMP)
 
@@ -73,6 +73,10 @@ notebooks: $(STAMP)
 solutions: $(STAMP)
 	$(BIN)/python -m attnlib execute solutions/[0-9][0-9]_*.ipynb
 	$(BIN)/python -m attnlib build
+
+## weights: train notebook 11's model again and write attnlib/data/induction_gpt.pt (a test checks the shipped file)
+weights: $(STAMP)
+	$(BIN)/python -m attnlib.induction
 
 ## bench-notebooks: how long each solution notebook takes top to bottom, its slowest cells, the slowest unit tests
 bench-notebooks: $(STAMP)

@@ -13,6 +13,8 @@ The references are plain numpy, one small module per topic:
 - ``scaling``: scaled_head_scores, and the measurements of notebook 04
 - ``entropy``: attention_entropy (notebook 10)
 - ``hopfield``: hopfield_update, and the classical and modern Hopfield networks of notebook 10
+- ``rope``: apply_rope, rotary position embeddings (notebook 11)
+- ``blocks``: layer_norm, attention_sublayer, one sublayer of a pre-LayerNorm decoder block (notebook 11)
 
 Notebook helpers that are not exercise references live in their own modules: ``plots``
 (heat maps, bars), ``graphs`` (attention as a directed graph of tokens), ``widgets``
@@ -22,7 +24,8 @@ additive scores and their costs, notebook 05), ``head_patterns`` (hand-set heads
 encoder-decoders of notebook 02), ``bench`` (tiled_attention's benchmark), ``kv_cache`` (a toy
 decoder with a KV cache) and ``model_configs`` (published models' attention shapes, notebook 08),
 ``cheatsheet`` (the one-page cheat sheet, notebook 09), ``hard_attention``, ``attribution`` and
-``beyond_widgets`` (notebook 10). ``progress`` runs a learner's notebooks and reports every
+``beyond_widgets`` (notebook 10), ``transformer`` (the one-page decoder-only transformer in torch) and
+``induction`` (its task, training, head scores and ablation; the shipped trained weights, notebook 11). ``progress`` runs a learner's notebooks and reports every
 exercise; ``doctor`` checks the set-up (``python -m attnlib progress`` / ``doctor``).
 
 ``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and
@@ -30,6 +33,8 @@ exercise; ``doctor`` checks the set-up (``python -m attnlib progress`` / ``docto
 """
 try:
     from .additive import additive_attention
+    from .blocks import attention_sublayer
+    from .rope import apply_rope
     from .attention import scaled_dot_product_attention, softmax
     from .context import context_vector
     from .entropy import attention_entropy
@@ -54,6 +59,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "additive_attention",
+    "apply_rope",
+    "attention_sublayer",
     "attention_entropy",
     "attention_flops",
     "attention_score_bytes",

@@ -29,5 +29,10 @@ def below(a, b, bound: float = 1e-12, what: str = "max |difference|") -> str:
         raise ValueError(f"bound must be a positive number, got {bound!r}")
     diff = max_abs_difference(a, b)
     if not diff < bound:  # also catches NaN
-        raise AssertionError(f"{what} = {diff:.3g}, not below {bound:g}")
-    return f"{what} < {bound:g}"
+        raise AssertionError(f"{what} = {diff:.3g}, not below {_short(bound)}")
+    return f"{what} < {_short(bound)}"
+
+
+def _short(bound: float) -> str:
+    """Return a bound as people write it: 1e-12, 1e-4, 0.01, 0.5."""
+    return f"{bound:g}" if bound >= 1e-3 else f"{bound:.0e}".replace("e-0", "e-")

@@ -11,7 +11,9 @@ from attnlib import agreement
 def test_below_returns_the_bound_when_it_holds():
     a = np.linspace(0, 1, 7)
     assert agreement.below(a, a + 1e-15) == "max |difference| < 1e-12"
-    assert agreement.below(a, a, bound=1e-6, what="gap") == "gap < 1e-06"
+    assert agreement.below(a, a, bound=1e-6, what="gap") == "gap < 1e-6"
+    assert agreement.below(a, a, bound=1e-4) == "max |difference| < 1e-4"
+    assert agreement.below(a, a, bound=0.01) == "max |difference| < 0.01"
     assert agreement.below(torch.ones(3), np.ones(3)) == "max |difference| < 1e-12"
 
 

@@ -20,6 +20,7 @@ from . import (
     bottleneck_checks,
     cheatsheet_checks,
     cost_checks,
+    learned_checks,
     long_context_checks,
     mask_checks,
     model_checks,
@@ -43,6 +44,7 @@ _MODULES = (
     long_context_checks,
     cheatsheet_checks,
     beyond_checks,
+    learned_checks,
 )
 
 
