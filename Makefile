@@ -20,7 +20,7 @@ NBVAL_STRICT = $(BIN)/python -m pytest $(PARALLEL) --nbval --nbval-current-env -
 # other CPUs' kernels (tests/kernels.py list shows what each sets): make test-portable runs strict nbval under each
 PORTABLE ?= haswell zen generic
 
-.PHONY: lab test test-portable install notebooks solutions weights bench bench-notebooks browser-deps progress doctor
+.PHONY: lab test test-portable test-instructor install instructor-deps notebooks solutions weights bench bench-notebooks browser-deps progress doctor
 
 install: $(STAMP)
 
@@ -40,7 +40,7 @@ lab: $(STAMP)
 ## test: set up, then run the unit tests, strict nbval on solutions/, lax nbval on the exercises,
 ## and every notebook in JupyterLab in a headless browser (skipped without chromium + playwright)
 test: $(STAMP)
-	COURSE_PINNED=1 $(BIN)/python -m pytest $(UNIT_PARALLEL) tests --ignore=tests/browser
+	COURSE_PINNED=1 $(BIN)/python -m pytest $(UNIT_PARALLEL) tests --ignore=tests/browser --ignore=tests/instructor
 	$(NBVAL_STRICT) solutions
 	rm -rf $(EXERCISES_BUILT)
 	$(BIN)/python -m attnlib build --out $(EXERCISES_BUILT)
@@ -51,6 +51,14 @@ test: $(STAMP)
 ## a stored output whose digits depend on the CPU fails here, on this machine
 test-portable: $(STAMP)
 	@status=0; for s in $(PORTABLE); do $(BIN)/python tests/kernels.py run $$s -- $(NBVAL_STRICT) -q solutions || status=1; done; exit $$status
+
+## instructor-deps: the instructor extra (nbgrader) on top of the course's environment
+instructor-deps: $(STAMP)
+	$(BIN)/python -m pip install -r requirements-instructor.txt
+
+## test-instructor: the real nbgrader releases and autogrades every notebook (worked, blank, half-done)
+test-instructor: instructor-deps
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -rs tests/instructor
 
 ## browser-deps: what the browser test needs besides the course (.ci/run installs these)
 browser-deps: $(STAMP)
@@ -71,6 +79,7 @@ notebooks: $(STAMP)
 
 ## solutions: re-run every solution notebook to refresh its stored outputs, then rebuild
 solutions: $(STAMP)
+	$(BIN)/python -m attnlib grading-metadata
 	$(BIN)/python -m attnlib execute solutions/[0-9][0-9]_*.ipynb
 	$(BIN)/python -m attnlib build
 

@@ -1,4 +1,4 @@
-"""Command line of the course: ``python -m attnlib build | execute | progress | doctor | lab-defaults``."""
+"""Command line of the course: ``python -m attnlib build | execute | progress | doctor | lab-defaults | grading-metadata | nbgrader-course``."""
 from __future__ import annotations
 
 import argparse
@@ -30,7 +30,29 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--timeout", type=float, default=300, help="seconds one notebook may take (default 300)")
     sub.add_parser("doctor", help="check your set-up: Python, packages, and the kernel the notebooks run in")
     sub.add_parser("lab-defaults", help="quiet this environment's JupyterLab: no news pop-up")
+    sub.add_parser("grading-metadata", help="instructors: write nbgrader's cell metadata into solutions/")
+    nc = sub.add_parser("nbgrader-course", help="instructors: make an nbgrader course folder (config + one assignment per notebook)")
+    nc.add_argument("folder", type=Path)
+    nc.add_argument("--force", action="store_true", help="replace an existing config and source/ folder")
     args = parser.parse_args(argv)
+
+    if args.command == "nbgrader-course":
+        from . import classroom
+
+        try:
+            written = classroom.make_course(args.folder, force=args.force)
+        except (FileExistsError, FileNotFoundError) as exc:
+            print(f"nbgrader-course: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {written[0]} and {len(written) - 1} assignments in {args.folder / 'source'}")
+        return 0
+
+    if args.command == "grading-metadata":
+        from . import grading
+
+        written = grading.annotate_solutions()
+        print(f"nbgrader metadata updated in {len(written)} notebook(s)" + "".join(f"\n  {p.name}" for p in written))
+        return 0
 
     if args.command == "lab-defaults":
         from . import labsettings

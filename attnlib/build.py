@@ -2,7 +2,9 @@
 
 In a solution's code cells the learner's part sits between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION``; the build replaces it with ``# YOUR CODE HERE`` and
-``raise NotImplementedError()`` at the same indentation. Model answers in markdown sit between
+``raise NotImplementedError()`` at the same indentation. Lines between ``### BEGIN HIDDEN TESTS``
+and ``### END HIDDEN TESTS`` (nbgrader's grading lines, ``check.graded(...)``) are removed, as
+``nbgrader generate_assignment`` removes them: the two make the same exercise code. Model answers in markdown sit between
 ``<!-- BEGIN ANSWER -->`` and ``<!-- END ANSWER -->`` and become a prompt. Outputs, execution
 counts and widget state are dropped.
 
@@ -22,6 +24,8 @@ import nbformat
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"  # nbgrader's: the grading lines of a test cell, never shown to learners
+END_HIDDEN = "### END HIDDEN TESTS"
 BEGIN_ANSWER = "<!-- BEGIN ANSWER -->"
 END_ANSWER = "<!-- END ANSWER -->"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -60,9 +64,10 @@ def _replace_regions(lines: list[str], begin: str, end: str, where: str, replace
 
 
 def strip_code(source: str, where: str = "cell") -> str:
-    """Return code with every solution region replaced by the stub, at the region's indentation."""
+    """Return code with every solution region replaced by the stub, at the region's indentation, and hidden tests removed."""
     lines = source.split("\n")
-    return "\n".join(_replace_regions(lines, BEGIN_SOLUTION, END_SOLUTION, where, lambda ind: [ind + s for s in STUB]))
+    lines = _replace_regions(lines, BEGIN_SOLUTION, END_SOLUTION, where, lambda ind: [ind + s for s in STUB])
+    return "\n".join(_replace_regions(lines, BEGIN_HIDDEN, END_HIDDEN, where, lambda ind: []))
 
 
 def strip_markdown(source: str, where: str = "cell") -> str:
@@ -91,7 +96,7 @@ def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -
             cell.execution_count = None
         elif cell.cell_type == "markdown":
             cell.source = strip_markdown(cell.source, where)
-        for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_ANSWER, END_ANSWER):
+        for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN, BEGIN_ANSWER, END_ANSWER):
             if marker in cell.source:
                 raise BuildError(f"{where}: marker '{marker}' left in a {cell.cell_type} cell (markers must be whole lines)")
     return nb

@@ -61,3 +61,12 @@ def test_installed_versions(name):
 
 def test_python_version_floor_matches():
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"] == ">=3.10"
+
+
+def test_the_instructor_extra_is_pinned_within_its_range():
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["instructor"]
+    wanted = {Requirement(d).name.lower(): Requirement(d) for d in extra}
+    pinned = pins((ROOT / "requirements-instructor.txt").read_text().splitlines())
+    assert set(pinned) == set(wanted) == {"nbgrader"}
+    for name, requirement in wanted.items():
+        assert requirement.specifier.contains(pinned[name])

@@ -29,7 +29,7 @@ from . import (
 )
 from .harness import Check
 from .predictions import Prediction
-from .result import CheckResult
+from .result import LATEST, CheckResult
 
 Exercise = Union[Check, Prediction]
 
@@ -83,4 +83,21 @@ def fallback(name: str, candidate: Callable) -> Callable:
     return exercise.reference
 
 
-__all__ = ["CheckResult", "EXERCISES", "fallback", *EXERCISES]
+def graded(name: str) -> None:
+    """Raise AssertionError with the check's diagnosis unless exercise ``name`` last passed; else return None.
+
+    nbgrader's hidden tests call this in the exercise's locked test cell (the fallback cell, or
+    the cell that checks a prediction), right after the check has run on the learner's work: the
+    cell then earns its points only when the check passed, and the feedback shows the diagnosis.
+    Learners never see these calls (the build and ``nbgrader generate_assignment`` remove them).
+    """
+    if name not in EXERCISES:
+        raise ValueError(f"no exercise is named {name!r}")
+    result = LATEST.get(name)
+    if result is None:
+        raise AssertionError(f"{name}: its check never ran (an error in a cell above it?)")
+    if not result.passed:
+        raise AssertionError(str(result))
+
+
+__all__ = ["CheckResult", "EXERCISES", "fallback", "graded", *EXERCISES]
