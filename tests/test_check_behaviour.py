@@ -330,6 +330,18 @@ def test_an_up_front_causal_mask_is_named_by_the_memory_probe():
     assert "Loop over key blocks too" not in result.message
 
 
+def test_a_tiled_attention_that_breaks_on_the_counting_arrays_gets_its_verdict_from_the_cases():
+    """The work probe (are future tiles skipped?) only adds a note: when it cannot run, the cases decide."""
+    def plain_only(q, k, v, block_size=128, causal=False):
+        if type(q) is not np.ndarray:
+            raise TypeError("plain arrays only")
+        return A.tiled_attention(q, k, v, block_size=block_size, causal=causal)
+
+    result = check.tiled_attention(plain_only)
+    assert_passed(result)
+    assert "FLOPs" not in result.message and "counted" not in result.message
+
+
 def test_a_notebook_variable_read_instead_of_an_argument_is_named():
     namespace = {"np": np, "d_head": 64}
     exec(

@@ -770,6 +770,82 @@ def test_tiled_attention_calling_the_reference_sdpa_also_fails_the_memory_probe(
     assert_failed(check.tiled_attention(tiled), "KiB", "the full n x n matrix")
 
 
+def _learner_tiled_skipping(stop_at: str = "last query", mask_diagonal: bool = True):
+    """A learner's causal tiled attention that skips key tiles; stop_at says where its key loop ends.
+
+    "last query": right (stop after the tile's last query, qe); "first query": the diagonal tile
+    is skipped too (stop at qs); "qe - 1": the last query of each tile loses its own key.
+    """
+
+    def tiled(q, k, v, block_size=128, causal=False):
+        n_q, n_k = q.shape[-2], k.shape[-2]
+        dtype = np.result_type(q, k, v)
+        out = np.empty(np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (n_q, v.shape[-1]), dtype=dtype)
+        for qs in range(0, n_q, block_size):
+            qe = min(qs + block_size, n_q)
+            qb = q[..., qs:qe, :] / math.sqrt(q.shape[-1])
+            m = np.full(qb.shape[:-1] + (1,), -np.inf, dtype=dtype)
+            l, acc = np.zeros_like(m), np.zeros(qb.shape[:-1] + (v.shape[-1],), dtype=dtype)
+            k_end = min(n_k, {"last query": qe, "first query": qs, "qe - 1": qe - 1}[stop_at]) if causal else n_k
+            for ks in range(0, k_end, block_size):
+                ke = min(ks + block_size, k_end)
+                s = qb @ np.swapaxes(k[..., ks:ke, :], -1, -2)
+                if causal and mask_diagonal and ke - 1 > qs:
+                    s = np.where(np.arange(ks, ke)[None, :] <= np.arange(qs, qe)[:, None], s, -np.inf)
+                m_new = np.maximum(m, s.max(-1, keepdims=True))
+                p, a = np.exp(s - m_new), np.exp(m - m_new)
+                l, acc, m = l * a + p.sum(-1, keepdims=True), acc * a + p @ v[..., ks:ke, :], m_new
+            out[..., qs:qe, :] = acc / l
+        return out
+
+    return tiled
+
+
+def test_tiled_attention_skipping_the_future_tiles_passes_and_is_measured():
+    result = check.tiled_attention(_learner_tiled_skipping())
+    assert_passed(result)
+    assert "memory" in result.message
+    assert "skips the key tiles wholly in the future" in result.message
+    assert "56% of the FLOPs" in result.message and "36 tiles" in result.message
+    # attnlib's reference skips them too
+    assert "skips the key tiles wholly in the future" in check.tiled_attention(A.tiled_attention).message
+
+
+def test_tiled_attention_visiting_every_tile_passes_and_is_told_it_could_skip():
+    result = check.tiled_attention(_learner_tiled(keep_dtype=True))
+    assert_passed(result)
+    assert "visits every key tile" in result.message and "100% of the FLOPs" in result.message
+    assert "leave 36 of the 64 tiles" in result.message
+    no_skip = check.tiled_attention(
+        lambda q, k, v, block_size=128, causal=False: A.tiled_attention(q, k, v, block_size, causal, skip_future=False))
+    assert_passed(no_skip)
+    assert "visits every key tile" in no_skip.message
+
+
+def test_tiled_attention_skipping_the_diagonal_tile_is_rejected():
+    result = check.tiled_attention(_learner_tiled_skipping("first query"))
+    assert_failed(result, "diagonal tile is skipped", "ks > qs + bq - 1", "causal, ragged")
+
+
+def test_tiled_attention_skipping_the_own_key_is_rejected():
+    assert_failed(check.tiled_attention(_learner_tiled_skipping("qe - 1")), "misses its own key", "not at qe - 1")
+
+
+def test_tiled_attention_skipping_without_the_diagonal_mask_is_rejected():
+    assert_failed(check.tiled_attention(_learner_tiled_skipping(mask_diagonal=False)), "diagonal tile still needs its mask")
+
+
+def test_tiled_attention_whose_products_cannot_be_counted_still_passes_and_says_so():
+    right = _learner_tiled_skipping()
+
+    def plain_arrays(q, k, v, block_size=128, causal=False):
+        return right(np.asarray(q), np.asarray(k), np.asarray(v), block_size, causal)
+
+    result = check.tiled_attention(plain_arrays)
+    assert_passed(result)
+    assert "could not be counted" in result.message and "np.asarray" in result.message
+
+
 # =========================================================================== 6: a result instead of the function
 
 

@@ -365,3 +365,78 @@ def test_tiled_learner_looping_over_query_rows_passes():
         return out
 
     assert_passed(check.tiled_attention(tiled))
+
+
+# =========================================================================== tiled: skipping the future, counted
+
+
+def test_the_reference_skips_the_future_tiles_and_counts_them_exactly():
+    rng = np.random.default_rng(21)
+    n, d, d_v, block = 96, 5, 3, 16                      # 6 x 6 tiles
+    q, k, v = rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng.normal(size=(n, d_v))
+    per_tile = 2 * block * block * (d + d_v)             # q_blk @ k_blk^T and p @ v_blk
+    count = lambda **kw: A.tiled.count_matmul_flops(A.tiled_attention, q, k, v, block_size=block, **kw)
+    assert count() == 36 * per_tile
+    assert count(causal=True, skip_future=False) == 36 * per_tile
+    assert count(causal=True) == 21 * per_tile           # 6 * 7 / 2: the tiles on or below the diagonal
+    expected = A.scaled_dot_product_attention(q, k, v, A.causal_mask(n))[0]
+    for skip in (True, False):
+        np.testing.assert_allclose(A.tiled_attention(q, k, v, block, causal=True, skip_future=skip), expected,
+                                   rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_q, n_k", [(10, 10), (7, 12), (12, 7)])
+def test_skipping_the_future_tiles_changes_nothing_in_the_result(n_q, n_k):
+    rng = np.random.default_rng(n_q * n_k)
+    q, k, v = rng.normal(size=(2, n_q, 4)), rng.normal(size=(2, n_k, 4)), rng.normal(size=(2, n_k, 3))
+    for block in (1, 3, 4, 16):
+        a = A.tiled_attention(q, k, v, block, causal=True)
+        b = A.tiled_attention(q, k, v, block, causal=True, skip_future=False)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+        torch_out = F.scaled_dot_product_attention(*(torch.from_numpy(x) for x in (q, k, v)), is_causal=True).numpy()
+        np.testing.assert_allclose(a, torch_out, rtol=1e-10, atol=1e-12)
+
+
+def test_count_matmul_flops_counts_every_kind_of_product_and_leaves_the_inputs_alone():
+    rng = np.random.default_rng(22)
+    q, k, v = rng.normal(size=(2, 8, 4)), rng.normal(size=(2, 8, 4)), rng.normal(size=(2, 8, 3))
+    scores, values = 2 * 2 * 8 * 8 * 4, 2 * 2 * 8 * 8 * 3   # FLOPs of q k^T and of weights @ v
+    kept = [x.copy() for x in (q, k, v)]
+
+    def with_matmul(q, k, v):
+        return A.softmax(q @ np.swapaxes(k, -1, -2)) @ v
+
+    def with_einsum(q, k, v):
+        return np.einsum("...qk,...kd->...qd", A.softmax(np.einsum("...qd,...kd->...qk", q, k)), v)
+
+    def with_dot_and_tensordot(q, k, v):
+        s = np.stack([np.dot(q[b], k[b].T) for b in range(2)])
+        return np.stack([np.tensordot(A.softmax(s[b]), v[b], axes=1) for b in range(2)])
+
+    for fn in (with_matmul, with_einsum, with_dot_and_tensordot):
+        assert A.tiled.count_matmul_flops(fn, q, k, v) == scores + values, fn.__name__
+    # the counting arrays do not change a result
+    seen = []
+    A.tiled.count_matmul_flops(lambda *qkv: seen.append(np.array(with_einsum(*qkv))), q, k, v)
+    np.testing.assert_allclose(seen[0], with_matmul(q, k, v), rtol=1e-12)
+    assert type(seen[0]) is np.ndarray
+    for x, y in zip((q, k, v), kept):
+        np.testing.assert_array_equal(x, y)
+    # np.asarray on every input hides the products, torch too: 0
+    assert A.tiled.count_matmul_flops(lambda q, k, v: with_matmul(*map(np.asarray, (q, k, v))), q, k, v) == 0
+    assert A.tiled.count_matmul_flops(
+        lambda q, k, v: F.scaled_dot_product_attention(*(torch.from_numpy(np.asarray(x)) for x in (q, k, v))), q, k, v) == 0
+    with pytest.raises(ValueError, match="q must be a float array, got dtype int64"):
+        A.tiled.count_matmul_flops(with_matmul, np.ones((3, 2), dtype=np.int64), k[0], v[0])
+
+
+def test_the_skip_note_is_the_same_on_every_run_and_names_what_was_counted():
+    from attnlib.check import tiled_checks
+
+    note = tiled_checks.skip_note(A.tiled_attention)
+    assert note == tiled_checks.skip_note(A.tiled_attention)
+    assert "skips the key tiles wholly in the future" in note and "n = 128, block_size = 16" in note
+    visits = tiled_checks.skip_note(lambda q, k, v, block_size=128, causal=False:
+                                    A.tiled_attention(q, k, v, block_size, causal, skip_future=False))
+    assert "visits every key tile" in visits
+    assert tiled_checks.skip_note(lambda q, k, v, block_size=128, causal=False: 1 / 0) == ""
