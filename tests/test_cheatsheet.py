@@ -84,33 +84,39 @@ def test_sizes_tell_the_axes_apart():
         assert len(set(sizes)) == len(sizes), spec
 
 
+def spec(symbols: str) -> str:
+    """Return '(a, b, c)' for 'a b c', written independently of cheatsheet.spec_text."""
+    return "(" + ", ".join(symbols.split()) + ")"
+
+
 def test_sheet_shows_the_shapes_attnlib_returns(texts):
     b, h, h_kv, n, n_q, n_k, d, dh = (S[k] for k in ("b", "h", "h_kv", "n", "n_q", "n_k", "d_model", "d_head"))
     rng = np.random.default_rng(0)
-    x, x_q, x_kv = rng.normal(size=(b, n, d)), rng.normal(size=(b, n_q, d)), rng.normal(size=(b, n_k, d))
+    x_q, x_kv = rng.normal(size=(b, n_q, d)), rng.normal(size=(b, n_k, d))
     W = [rng.normal(size=(d, d)) for _ in range(4)]
-    _, w_self = A.multi_head_attention(x, x, *W, h)
     out_cross, w_cross = A.multi_head_attention(x_q, x_kv, *W, h)
     q, k = rng.normal(size=(b, n_q, S["d_k"])), rng.normal(size=(b, n_k, S["d_k"]))
     out_sdpa, w_sdpa = A.scaled_dot_product_attention(q, k, k)
     gq, gk = rng.normal(size=(b, h, n, dh)), rng.normal(size=(b, h_kv, n, dh))
     out_gqa, w_gqa = A.grouped_query_attention(gq, gk, gk)
+    x = rng.normal(size=(b, n, d))
     mha = torch.nn.MultiheadAttention(d, h, batch_first=True, dtype=torch.float64)
     with torch.no_grad():
         _, w_mean = mha(torch.from_numpy(x_q), torch.from_numpy(x_kv), torch.from_numpy(x_kv))
         _, w_heads = mha(torch.from_numpy(x_q), torch.from_numpy(x_kv), torch.from_numpy(x_kv), average_attn_weights=False)
-    expected = [
-        fmt("b n_q n_k", w_sdpa.shape), fmt("b n_q d_k", out_sdpa.shape),
-        fmt("b h n d_head", A.split_heads(x, h).shape),
-        fmt("b h n n", w_self.shape),
-        fmt("b h n_q n_k", w_cross.shape), fmt("b n_q d_model", out_cross.shape),
-        fmt("b n_q n_k", w_mean.shape), fmt("b h n_q n_k", w_heads.shape),
-        fmt("b h_kv n d_head", gk.shape), fmt("b h n n", w_gqa.shape), fmt("b h n d_head", out_gqa.shape),
-        fmt("b 1 n d_head", gk[:, :1].shape),
+    # each symbolic shape the sheet writes, with the array it describes: the symbols must give its shape
+    written = [
+        ("b n_q n_k", w_sdpa, True), ("b n_q d_k", out_sdpa, True),
+        ("b h n d_head", A.split_heads(x, h), False),
+        ("b h n_q n_k", w_cross, False), ("b n_q d_model", out_cross, False),
+        ("b n_q n_k", w_mean, False), ("b h n_q n_k", w_heads, False),
+        ("b h_kv n d_head", gk, False), ("b h n n", w_gqa, False), ("b h n d_head", out_gqa, False),
     ]
-    for fragment in expected:
-        assert on_sheet(texts, fragment), f"{fragment} is not on the sheet"
-    assert fmt("b h n_q n_k", (b, h, n_q, n_k)) == "(b, h, n_q, n_k) = (2, 8, 5, 7)"
+    for symbols, array, lead in written:
+        assert tuple(S[s] for s in symbols.split()) == tuple(array.shape), symbols
+        text = "(..., " + ", ".join(symbols.split()[1:]) + ")" if lead else spec(symbols)
+        assert on_sheet(texts, text), f"{text} is not on the sheet"
+    assert not any(re.search(r"\) = \(\d", t) for t in texts), "the page writes symbols, not example sizes"
 
 
 def test_a_library_returning_another_shape_cannot_be_drawn(monkeypatch):
@@ -127,19 +133,39 @@ def test_a_library_returning_another_shape_cannot_be_drawn(monkeypatch):
 
 def test_the_costs_on_the_sheet_come_from_attnlib_cost(texts, facts):
     M = cs.COST_MODEL
-    L, h, d, n, w = M["n_layers"], M["n_heads"], M["head_dim"], M["n"], M["window"]
-    assert on_sheet(texts, f"{cost.attention_flops(n, d) * h / 1e9:.3g} GFLOP")
-    assert on_sheet(texts, f"{cost.attention_flops(n, d) * h * (n + 1) / (2 * n) / 1e9:.3g} GFLOP")  # causal: n(n+1)/2 pairs
-    window_pairs = w * (w + 1) // 2 + (n - w) * w
+    L, h, d = M["n_layers"], M["n_heads"], M["head_dim"]
+    assert facts.numbers["crossover"] == cost.attention_crossover_n(4096) / 4096 == 6
+    assert facts.numbers["causal_crossover"] == 12
+    assert on_sheet(texts, "n = 6\\,d$ (bidirectional)") and on_sheet(texts, "n \\approx 12\\,d$ (causal)")
+    assert cs.human_bytes(cost.kv_cache_bytes(L, h, d, 1)) == "512 KiB" and on_sheet(texts, "512 KiB;")
+    assert cs.human_bytes(cost.kv_cache_bytes(L, h, d, 4096)) == "2 GiB" and on_sheet(texts, "2 GiB at 4,096 tokens")
+    assert cost.kv_cache_bytes(80, 8, 128, 1) == 320 * 1024 and on_sheet(texts, "320 KiB per token")
+    assert on_sheet(texts, "attention $\\times4$, the rest $\\times2$, KV cache $\\times2$")
+    # the table of notebook 09 still comes from attnlib.cost and attnlib's masks
+    n = M["n"]
+    assert facts.numbers["flops_full"] == h * cost.attention_flops(n, d)
+    window_pairs = M["window"] * (M["window"] + 1) // 2 + (n - M["window"]) * M["window"]
     assert facts.numbers["flops_window"] == 4 * d * h * window_pairs
-    for kv_heads, text in ((h, "2 GiB"), (cs.GQA_KV_HEADS, "512 MiB"), (cs.MQA_KV_HEADS, "64 MiB")):
-        assert cs.human_bytes(cost.kv_cache_bytes(L, kv_heads, d, n)) == text
-        assert on_sheet(texts, text)
-    assert cost.kv_cache_bytes(80, 8, 128, 1) == 320 * 1024
-    assert on_sheet(texts, "= 320 KiB per token")
-    assert on_sheet(texts, f"attention_score_bytes({n:,}, 2) = {cs.human_bytes(cost.attention_score_bytes(n, 2))}")
-    assert on_sheet(texts, "Doubling n: FLOPs x4, score memory x4, KV cache x2.")
-    assert on_sheet(texts, f"avg {(n + 1) / 2:,.1f}")
+
+
+def test_rope_and_the_online_softmax_are_checked_and_on_the_sheet(facts, texts):
+    assert facts.rope == {"offset only": True, "pairings agree": True, "norms kept": True}
+    assert facts.online
+    assert on_sheet(texts, "depends on $r - p$ only (checked)") and on_sheet(texts, "never $n \\times n$ (checked)")
+
+
+def test_every_trap_happens_and_its_fix_is_on_the_sheet(facts, texts):
+    assert len(facts.traps) >= 6 and all(t.verified for t in facts.traps), [t.trap for t in facts.traps if not t.verified]
+    for trap in facts.traps:
+        assert on_sheet(texts, trap.trap) and on_sheet(texts, trap.fix)
+    for word in ("repeat_interleave", "enable_gqa=True", "is_causal", "~mask", "scale=", ".transpose(1, 2)"):
+        assert on_sheet(texts, word), word
+
+
+def test_a_trap_that_no_longer_happens_is_flagged(monkeypatch):
+    monkeypatch.setattr(cs, "split_heads", lambda x, h: np.reshape(x, (x.shape[0], h, x.shape[1], -1)))  # as if reshape were right
+    traps = {t.trap[:9]: t for t in cs._traps()}
+    assert not traps["x.reshape"].verified
 
 
 def test_human_bytes():
@@ -157,7 +183,7 @@ def test_the_conventions_are_found_by_experiment(facts, texts):
     assert means[("nn.MultiheadAttention", "key_padding_mask")] == "blocked"
     assert means[("both torch APIs", "float mask")] == "added to scores"
     assert facts.conversion_checked and facts.agree_with_torch
-    assert on_sheet(texts, "(same output, checked)")
+    assert on_sheet(texts, "nn.MultiheadAttention: True = blocked")
     # the same facts, straight from PyTorch: a key_padding_mask True on key 0 takes key 0 away
     mha = torch.nn.MultiheadAttention(4, 1, batch_first=True)
     x = torch.randn(1, 3, 4)
@@ -167,19 +193,21 @@ def test_the_conventions_are_found_by_experiment(facts, texts):
 
 
 def test_a_fully_blocked_row(facts, texts):
-    assert facts.blocked_row == {"attnlib": "zeros", "attnlib_out": "zeros", "torch": "zeros", "plain": "NaN"}
-    assert on_sheet(texts, "zeros in attnlib and F.sdpa, NaN in a plain softmax")
+    assert facts.blocked_row == {"attnlib": "zeros", "attnlib_out": "zeros", "torch": "zeros", "plain": "NaN", "mha_weights": "NaN"}
+    assert on_sheet(texts, "zeros in attnlib and F.sdpa (torch 2.5+), NaN in a plain softmax")
 
 
 def test_mask_pictures_are_attnlib_masks(facts, texts):
     n, w, lengths = cs.MASK_N, cs.MASK_WINDOW, list(cs.MASK_LENGTHS)
     pictures = {title: mask for title, _, _, mask in facts.masks}
     np.testing.assert_array_equal(pictures[f"causal_mask({n})"], A.causal_mask(n))
-    np.testing.assert_array_equal(pictures[f"sliding_window_mask({n}, {w})"], A.sliding_window_mask(n, w))
-    np.testing.assert_array_equal(pictures[f"padding_mask({lengths}, {n})"], A.padding_attention_mask(lengths, n)[1])
+    np.testing.assert_array_equal(pictures[f"window {w}"], A.sliding_window_mask(n, w))
+    np.testing.assert_array_equal(pictures["padding_mask"], A.padding_attention_mask(lengths, n)[1])
     np.testing.assert_array_equal(pictures["causal & padding"], A.causal_mask(n) & A.padding_attention_mask(lengths, n)[1])
-    assert on_sheet(texts, f"j <= i: {n * (n + 1) // 2}/{n * n} allowed")
-    assert on_sheet(texts, f"bool {fmt('b n', A.padding_mask(lengths, n).shape)}")
+    assert on_sheet(texts, f"j <= i: {n * (n + 1) // 2}/{n * n}")
+    # the padding panel says what it draws: padding_mask is (b, n); the picture is one sequence's (n_q, n_k) mask
+    assert A.padding_mask(lengths, n).shape == (len(lengths), n)
+    assert on_sheet(texts, f"padding_mask({lengths}, {n}) is (b, n), drawn for one sequence as (n_q, n_k)")
 
 
 # =========================================================================== one tidy page
