@@ -436,11 +436,12 @@ def _costs() -> tuple[list[str], dict[str, float]]:
     assert parts["projections"] + parts["mlp"] == 24 * n * d * d
     crossover = cost.attention_crossover_n(d)
     assert crossover == 6 * d
-    # causal attention needs only the allowed pairs, n(n + 1)/2 of n^2, about half: 2 n^2 d, so it
-    # catches up with the rest at about twice the length
+    # causal attention needs only the allowed pairs, n(n + 1)/2 of n^2, about half: 2 n^2 d (for a
+    # kernel that skips the masked ones), so it catches up with the rest at about twice the length
     causal_pairs = int(np.count_nonzero(causal_mask(64)))
     assert abs(causal_pairs / 64**2 - 0.5) < 0.01
-    causal_crossover = 2 * crossover
+    assert cost.layer_flops(n, d, causal=True)["attention"] == 2 * n * n * d
+    causal_crossover = cost.attention_crossover_n(d, causal=True)
     L, h_kv, d_head, by = COST_MODEL["n_layers"], COST_MODEL["n_heads"], COST_MODEL["head_dim"], COST_MODEL["bytes"]
     per_token_7b = cost.kv_cache_bytes(L, h_kv, d_head, 1, bytes_per_element=by)
     assert per_token_7b == 2 * L * h_kv * d_head * by

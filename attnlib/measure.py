@@ -109,13 +109,14 @@ def memory_sweep(fn: AttentionFn, ns: Sequence[int], d: int = 64, seed: int = 0)
 
     q, k, v: random float32 (n, d) numpy arrays. The peak is measured with tracemalloc
     (``attnlib.bench.peak_call_bytes``) and includes the output; it only sees numpy's (and
-    Python's) allocations, so ``fn`` must be a numpy implementation. Nearly deterministic: the
-    same code allocates the same arrays on every run; only a few hundred bytes of Python's own
-    bookkeeping vary.
+    Python's) allocations, so ``fn`` must be a numpy implementation. One untimed warm-up call
+    comes first. Nearly deterministic: the same code allocates the same arrays on every run; only
+    a few hundred bytes of Python's own bookkeeping vary.
     """
     lengths = _lengths(ns)
     d = positive_int("d", d)
     out = np.empty(len(lengths))
+    fn(*_inputs(lengths[0], d, seed, torch_inputs=False))  # warm-up: first-call allocations (caches, imports) are not fn's
     for i, n in enumerate(lengths):
         q, k, v = _inputs(n, d, seed, torch_inputs=False)
         out[i] = q.nbytes + k.nbytes + v.nbytes + peak_call_bytes(fn, q, k, v)

@@ -72,7 +72,8 @@ def test_memory_sweep_slopes_naive_quadratic_tiled_linear_and_deterministic():
     tiled = measure.memory_sweep(lambda q, k, v: A.tiled_attention(q, k, v, block_size=64), ns)
     assert 1.8 <= measure.loglog_fit(ns, naive, last=3)[0] <= 2.2
     assert 0.8 <= measure.loglog_fit(ns, tiled, last=3)[0] <= 1.2
-    np.testing.assert_allclose(naive, measure.memory_sweep(naive_attention, ns), rtol=1e-3)  # the same arrays every run
+    # the same arrays every run, whatever ran before: a few KiB of Python's own bookkeeping may differ
+    np.testing.assert_allclose(naive, measure.memory_sweep(naive_attention, ns), rtol=1e-3, atol=4096)
     assert naive[-1] >= A.attention_score_bytes(ns[-1], 4)  # holds at least the float32 scores
 
 

@@ -99,15 +99,15 @@ layer_doubling_ratio = Prediction(
     expected=_layer_growth,
     tolerance=0.02,
     explain=(
-        "the projections and the MLP (24 n d^2) double, attention (4 n^2 d) quadruples; at n = d_model the "
+        "the projections and the MLP (24 n d_model^2) double, attention (4 n^2 d_model) quadruples; at n = d_model the "
         "linear parts are 6 times larger, so the layer grows by (2 x 6 + 4 x 1) / 7, well under 4"
     ),
     wrong=[
         (lambda: _layer_growth(parts=("attention",)), "that is the attention part alone: the projections and the MLP only double, and at n = d_model they hold most of the layer's FLOPs"),
-        (lambda: _layer_growth(parts=("projections", "mlp")), "that is the growth of the projections and the MLP alone (or with one head's attention only): add attention, 4 n^2 d for all heads together, which quadruples"),
-        (lambda: _layer_growth(parts=("projections", "attention")), "you left out the MLP, 2 * 2 * n * d * (4 d) FLOPs: the largest part of the layer at this n"),
-        (lambda: _layer_growth(parts=("attention", "mlp")), "you left out the four projections (Q, K, V and the output), 4 * 2 * n * d^2 FLOPs"),
-        (lambda: _layer_growth(mlp_ratio=1), "the MLP's hidden layer is 4 d_model wide: its two products cost 2 * 2 * n * d * (4 d) FLOPs"),
+        (lambda: _layer_growth(parts=("projections", "mlp")), "that is the growth of the projections and the MLP alone (or with one head's attention only): add attention, 4 n^2 d_model for all heads together, which quadruples"),
+        (lambda: _layer_growth(parts=("projections", "attention")), "you left out the MLP, 2 * 2 * n * d_model * (4 d_model) FLOPs: the largest part of the layer at this n"),
+        (lambda: _layer_growth(parts=("attention", "mlp")), "you left out the four projections (Q, K, V and the output), 4 * 2 * n * d_model^2 FLOPs"),
+        (lambda: _layer_growth(mlp_ratio=1), "the MLP's hidden layer is 4 d_model wide: its two products cost 2 * 2 * n * d_model * (4 d_model) FLOPs"),
         (lambda: _layer_growth(n=round(cost.attention_crossover_n(LAYER_D_MODEL))), "3 is the factor where attention and the rest cost the same (n = 6 d_model); here n = d_model, so the linear parts weigh more"),
     ],
 )
