@@ -311,7 +311,8 @@ def test_sliding_window_learner_versions():
         lambda n, window: np.tril(np.ones((n, n), dtype=bool)) & np.triu(np.ones((n, n), dtype=bool), -(window - 1))))
     assert_passed(check.sliding_window_mask(
         lambda n, window: np.array([[0 <= i - j < window for j in range(n)] for i in range(n)])))
-    # counting the window from position i - window, Mistral's convention, lets in one position too many
+    # counting the window from position i - window (a literal reading of Mistral 7B's §2) lets in one more
+    # position than this course's convention, W positions with the token itself
     assert_failed(check.sliding_window_mask(
         lambda n, window: np.tril(np.ones((n, n), dtype=bool)) & np.triu(np.ones((n, n), dtype=bool), -window)), "off by one")
     # 0/1 integers instead of booleans
