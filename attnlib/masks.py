@@ -52,8 +52,11 @@ def padding_attention_mask(lengths: object, n: int) -> np.ndarray:
 def sliding_window_mask(n: int, window: int) -> np.ndarray:
     """Return the bool (n, n) causal sliding-window mask: [i, j] is True when i - window < j <= i.
 
-    Each position sees itself and the ``window - 1`` positions before it (Mistral's convention:
-    a window of 4096 means 4096 positions including the current one).
+    Each position sees itself and the ``window - 1`` positions before it: a window of 4096 means
+    4096 positions including the current one. This is the course's convention. Mistral 7B's paper
+    reads both ways (Jiang et al. 2023, section 2 says positions i - W to i, W + 1 of them; the
+    Figure 1 caption says at most W tokens), and implementations differ by one: FlashAttention's
+    ``window_size=(W, 0)`` covers W + 1 positions.
     """
     n = positive_int("n", n)
     window = positive_int("window", window)

@@ -106,6 +106,9 @@ def draw_masking(axes: Sequence[plt.Axes], scores: np.ndarray, mask: np.ndarray,
                  labels: Sequence[str] | None = None) -> None:
     """Draw one sequence's weights before (axes[0]) and after (axes[1]) a mask, blocked entries crossed.
 
+    Up to n = 8 the weights are written in the cells and the cross sits in a blocked cell's corner,
+    clear of its number; past that the cross covers the cell.
+
     scores: (n, n) raw scores; mask: bool (n, n), True = may attend. Before: the softmax of the
     raw scores. After: blocked scores set to -inf before the softmax, so every row is
     renormalised over the keys it may still see (a row that may see none is all zeros).
@@ -123,7 +126,10 @@ def draw_masking(axes: Sequence[plt.Axes], scores: np.ndarray, mask: np.ndarray,
     for ax, weights, name in ((axes[0], softmax(scores), "before the mask"),
                               (axes[1], masked_softmax(scores, mask), f"after: {title}" if title else "after the mask")):
         attention_heatmap(weights, labels, labels, ax=ax, title=name, annotate=annotate)
-        ax.scatter(cols, rows, marker="x", s=2400 / max(n, 6), color="#e8413c", linewidths=1.6, alpha=0.85)
+        if annotate:  # numbers in the cells: a small cross in each blocked cell's top-right corner
+            ax.scatter(cols + 0.3, rows - 0.3, marker="x", s=40, color="#e8413c", linewidths=1.6)
+        else:         # no numbers: a cross over the whole cell
+            ax.scatter(cols, rows, marker="x", s=2400 / max(n, 6), color="#e8413c", linewidths=1.6, alpha=0.85)
 
 
 def mask_explorer(scores: np.ndarray, labels: Sequence[str] | None = None) -> widgets.Widget:
