@@ -564,13 +564,13 @@ def test_sliding_window_mask_alternative_passes_and_off_by_one_fails():
 # ---------------------------------------------------------------- additive attention
 
 
-def _learner_additive(with_tanh: bool):
+def _learner_additive(with_tanh: bool, softmax=A.softmax):
     def attention(q, k, v, W_q, W_k, w, mask=None):
         hidden = np.expand_dims(q @ W_q, -2) + np.expand_dims(k @ W_k, -3)
         scores = (np.tanh(hidden) if with_tanh else hidden) @ w
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
-        weights = softmax_learner_style(scores)
+        weights = softmax(scores)
         return weights @ v, weights
 
     return attention
@@ -579,6 +579,12 @@ def _learner_additive(with_tanh: bool):
 def test_additive_attention_learner_versions():
     assert_passed(check.additive_attention(_learner_additive(with_tanh=True)))
     assert_failed(check.additive_attention(_learner_additive(with_tanh=False)), "tanh is missing")
+
+
+def test_additive_attention_with_a_plain_softmax_is_told_about_the_blocked_row():
+    """Notebook 01's plain softmax gives NaN on a row with no allowed key; the prompt asks for zeros."""
+    assert_failed(check.additive_attention(_learner_additive(with_tanh=True, softmax=softmax_learner_style)),
+                  "allows no key gave NaN")
 
 
 # ---------------------------------------------------------------- heads

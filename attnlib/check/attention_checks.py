@@ -151,7 +151,8 @@ def _sdpa_cases() -> list[Case]:
             _qkv(rng, (), 3, 4, 4, 2),
             {"mask": row_blocked},
             hint="a row with no allowed key must give zero weights and a zero output (the course's "
-            "convention, and PyTorch's): set that row's weights to 0 instead of dividing 0 by 0.",
+            "convention, and F.scaled_dot_product_attention's): set that row's weights to 0 instead of "
+            "letting -inf - (-inf) or 0/0 make them NaN.",
         ),
         Case("a padding mask broadcast over queries", _qkv(rng, (2,), 3, 4, 4, 2),
              {"mask": np.array([[[True, True, True, False]], [[True, True, False, False]]])}),
@@ -187,6 +188,10 @@ def _naive_masked(s, mask):
 
 def _finite_masked(s, mask):
     return ref.softmax(np.where(mask, s, -1e9) if mask is not None else s)
+
+
+# weight functions (scores, mask) -> weights that get a fully blocked row wrong, shared by the checks
+SDPA_BLOCKED_ROW = {"nan": _naive_masked, "uniform": _finite_masked}
 
 
 def _mask_after_softmax(s, mask):
@@ -246,8 +251,9 @@ SDPA_MISTAKES = {
         _sdpa_with(_sqrt_dk, _mask_after_softmax),
     ),
     "blocked row NaN": Mistake(
-        "a query row whose mask allows no key gave NaN (0/0): the course's convention, like "
-        "PyTorch's, is zero weights and a zero output for such a row",
+        "a query row whose mask allows no key gave NaN (its maximum is -inf, and -inf - (-inf) is NaN; "
+        "without the maximum, 0/0): the course's convention, like PyTorch's "
+        "F.scaled_dot_product_attention, is zero weights and a zero output for such a row",
         _sdpa_with(_sqrt_dk, _naive_masked),
     ),
     "blocked row uniform": Mistake(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import additive, attention, gqa, heads
-from .attention_checks import SDPA_MISTAKES
+from .attention_checks import SDPA_BLOCKED_ROW, SDPA_MISTAKES
 from .harness import Case, Check, Mistake
 
 # ------------------------------------------------------------------ additive attention (notebook 05)
@@ -32,6 +32,10 @@ def _additive_cases() -> list[Case]:
         Case("a batch", inputs((2,), 3, 4, 4, 4, 5, 2)),
         Case("a mask", inputs((), 3, 4, 4, 4, 5, 2), {"mask": np.array([[True, True, False, False], [True, False, True, True], [False, True, True, True]])},
              hint="set blocked scores (mask False) to -inf before the softmax."),
+        Case("a mask whose second row allows no key", inputs((2,), 3, 4, 4, 4, 5, 2),
+             {"mask": np.array([[True, False, True, False], [False, False, False, False], [True, True, True, False]])},
+             hint="a row with no allowed key must give zero weights and a zero output, as in notebook 01 "
+             "(attnlib.masked_softmax does this)."),
     ]
 
 
@@ -100,6 +104,16 @@ additive_attention = Check(
         ),
         Mistake("your mask is inverted: True means may attend", _additive_variant(np.tanh, weight=lambda s, m: attention.masked_softmax(s, ~m if m is not None else None))),
         Mistake("the mask is ignored: set blocked scores to -inf before the softmax", _additive_variant(np.tanh, weight=lambda s, m: attention.softmax(s))),
+        Mistake(
+            "a query row whose mask allows no key gave NaN: give it zero weights and a zero output, "
+            "as in notebook 01 (attnlib.masked_softmax does this)",
+            _additive_variant(np.tanh, weight=SDPA_BLOCKED_ROW["nan"]),
+        ),
+        Mistake(
+            "a query row whose mask allows no key got uniform weights: a large negative number instead "
+            "of -inf still leaves a softmax of equal values. Such a row must get zero weights",
+            _additive_variant(np.tanh, weight=SDPA_BLOCKED_ROW["uniform"]),
+        ),
     ],
 )
 
