@@ -458,8 +458,8 @@ def _costs() -> tuple[list[str], dict[str, float]]:
         r"  $Q, K, V, O$ projections $8 n d^2$ + MLP of width $4d$: $16 n d^2$  $=\ 24 n d^2$",
         rf"  attention = the rest at $n = {crossover / d:g}\,d$ (bidirectional), $n \approx {causal_crossover / d:g}\,d$ (causal)",
         rf"  doubling $n$: attention $\times{doubling['attention']:g}$, the rest $\times{doubling['linear']:g}$, KV cache $\times{doubling['cache']:g}$",
-        r"Scores: $n^2 \times$ bytes per head; a tiled kernel (FlashAttention) never stores them.",
-        r"KV cache per token: $2 \cdot L \cdot h_{kv} \cdot d_{head} \cdot$ bytes; MQA, GQA: $\div\, h / h_{kv}$",
+        r"Scores: $n^2$ numbers per head (fp16: 2 bytes each); FlashAttention never stores them.",
+        r"KV cache per token: $2 \cdot L \cdot h_{kv} \cdot d_{head}$ numbers (fp16: 2 bytes each); MQA, GQA: $\div\, h / h_{kv}$",
         rf"  Llama 2 7B ($L$ = {L}, $h_{{kv}}$ = {h_kv}, $d_{{head}}$ = {d_head}, fp16): {human_bytes(per_token_7b)}; "
         rf"{human_bytes(cache_4k)} at 4,096 tokens",
         rf"  Llama 2 70B (GQA, $h_{{kv}}$ = {LLAMA2_70B['n_kv_heads']}, $L$ = {LLAMA2_70B['n_layers']}): {human_bytes(per_token_70b)} per token (Touvron et al., 2023)",
