@@ -69,11 +69,11 @@ def main(argv: list[str]) -> int:
         print("\nunit tests (pytest tests --ignore=tests/browser), the 15 slowest:", flush=True)
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests", "--ignore=tests/browser", "-q", "--durations=15", "-p", "no:randomly"],
+            [sys.executable, "-m", "pytest", "tests", "--ignore=tests/browser", "-q", "-rf", "--durations=15", "-p", "no:randomly"],
             cwd=REPO, capture_output=True, text=True,
         )
         lines = done.stdout.splitlines()
-        keep = [l for l in lines if "s call" in l or "s setup" in l or "s teardown" in l or " passed" in l or " failed" in l]
+        keep = [l for l in lines if l.startswith("FAILED") or "s call" in l or "s setup" in l or "s teardown" in l or " passed" in l or " failed" in l]
         print("\n".join(keep[-17:]))
         print(f"{time.perf_counter() - start:6.1f} s  the unit tests in all")
     return 0
