@@ -1,22 +1,23 @@
 """Measuring attention as n grows: time and peak-memory sweeps, and their log-log slopes (notebook 07).
 
 A sweep runs one attention function on random float32 (n, d) inputs for a list of sequence
-lengths n and returns one number per n: the median time of a few calls (``time_sweep``) or
-the bytes of the inputs plus the peak the call allocates (``memory_sweep``). ``loglog_fit``
-fits ``value ~ c * n^slope`` to a sweep: a slope of 2 means that doubling n quadruples the
-cost, a slope of 1 that it doubles it.
+lengths n and returns one number per n: the fastest of a few calls (``time_sweep``, or
+``time_side_by_side`` for several functions called in turn) or the bytes of the inputs plus
+the peak the call allocates (``memory_sweep``). ``loglog_fit`` fits ``value ~ c * n^slope``
+to a sweep: a slope of 2 means that doubling n quadruples the cost, a slope of 1 that it
+doubles it.
 
 Memory is measured with ``tracemalloc`` (through ``attnlib.bench.peak_call_bytes``): numpy
 reports its array allocations to it, torch's allocator does not, so only numpy
-implementations can be compared on memory. Times are wall-clock (``time.perf_counter``)
-medians on whatever threads the libraries use: ``one_torch_thread`` pins torch to one thread
+implementations can be compared on memory. Times are wall-clock (``time.perf_counter``),
+on whatever threads the libraries use: ``one_torch_thread`` pins torch to one thread
 for a while; numpy's BLAS threads are fixed when numpy is first imported (see attnlib.bench).
 """
 from __future__ import annotations
 
 import contextlib
 import time
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -80,6 +81,32 @@ def time_sweep(
     ``max_seconds``, the larger n are skipped (left NaN): with a quadratic cost each doubling of
     n takes about four times longer, so this keeps a sweep within a time budget on a slow machine.
     """
+    return time_side_by_side({"fn": fn}, ns, d, torch_inputs=torch_inputs, repeats=repeats,
+                             max_seconds=max_seconds, seed=seed, statistic=statistic)["fn"]
+
+
+def time_side_by_side(
+    fns: Mapping[str, AttentionFn],
+    ns: Sequence[int],
+    d: int = 64,
+    *,
+    torch_inputs: bool = False,
+    repeats: int = 3,
+    max_seconds: float = 2.0,
+    seed: int = 0,
+    statistic: str = "min",
+) -> dict[str, np.ndarray]:
+    """Return {name: seconds of one call for each n in ``ns``} for several functions timed in turn.
+
+    Each array has shape (len(ns),), NaN where skipped. The calls alternate: for each n, each of
+    the ``repeats`` rounds calls every function once, in order, on the same q, k, v. Whatever
+    else loads the machine meanwhile slows all of them alike, so their *ratios* stay steady
+    where separate sweeps, run one after the other, could each meet a different load. Inputs,
+    the warm-up call (one per function, on the first n), ``statistic`` and ``max_seconds``
+    (checked against the slowest function) are as in ``time_sweep``.
+    """
+    if not fns:
+        raise ValueError("fns is empty: give at least one function to time")
     lengths = _lengths(ns)
     d = positive_int("d", d)
     repeats = positive_int("repeats", repeats)
@@ -88,18 +115,21 @@ def time_sweep(
     if statistic not in ("min", "median"):
         raise ValueError(f"statistic must be 'min' or 'median', got {statistic!r}")
     pick = np.min if statistic == "min" else np.median
-    seconds = np.full(len(lengths), np.nan)
+    seconds = {name: np.full(len(lengths), np.nan) for name in fns}
     for i, n in enumerate(lengths):
         q, k, v = _inputs(n, d, seed, torch_inputs)
         if i == 0:
-            fn(q, k, v)  # warm-up: first-call costs (imports, caches, allocator) are not attention's
-        times = []
+            for fn in fns.values():
+                fn(q, k, v)  # warm-up: first-call costs (imports, caches, allocator) are not attention's
+        times: dict[str, list[float]] = {name: [] for name in fns}
         for _ in range(repeats):
-            start = time.perf_counter()
-            fn(q, k, v)
-            times.append(time.perf_counter() - start)
-        seconds[i] = float(pick(times))
-        if seconds[i] > max_seconds:
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn(q, k, v)
+                times[name].append(time.perf_counter() - start)
+        for name in fns:
+            seconds[name][i] = float(pick(times[name]))
+        if max(seconds[name][i] for name in fns) > max_seconds:
             break
     return seconds
 

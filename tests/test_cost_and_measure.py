@@ -153,3 +153,34 @@ def test_causal_must_be_a_bool():
         with pytest.raises(ValueError, match="causal must be True or False"):
             call()
     assert cost.layer_flops(8, 64, causal=np.bool_(True)) == cost.layer_flops(8, 64, causal=True)
+
+
+def test_time_side_by_side_calls_the_functions_in_turn_and_keeps_each_ones_fastest():
+    calls = []
+
+    def sleeper(name, delays):
+        delays = iter(delays)
+
+        def fn(q, k, v):
+            calls.append((name, q.shape[0]))
+            time.sleep(next(delays))
+        return fn
+
+    # each function: a warm-up call on the first n, then 3 timed calls per n
+    fns = {"a": sleeper("a", [0.0, 0.05, 0.01, 0.2, 0.02, 0.02, 0.02]),
+           "b": sleeper("b", [0.0, 0.2, 0.03, 0.05, 0.07, 0.05, 0.05])}
+    t = measure.time_side_by_side(fns, [16, 32], d=4, repeats=3)
+    assert calls[:2] == [("a", 16), ("b", 16)]                               # the warm-ups
+    assert calls[2:8] == [("a", 16), ("b", 16)] * 3                          # then in turn, round by round
+    assert set(t) == {"a", "b"} and t["a"].shape == t["b"].shape == (2,)
+    assert 0.01 <= t["a"][0] < 0.03 <= t["b"][0] < 0.05                      # each one's fastest call
+    assert 0.02 <= t["a"][1] < 0.05 <= t["b"][1] < 0.07
+    with pytest.raises(ValueError, match="empty"):
+        measure.time_side_by_side({}, [16])
+
+
+def test_time_side_by_side_stops_when_the_slowest_passes_the_budget():
+    slow = lambda q, k, v: time.sleep(0.03 if q.shape[0] >= 32 else 0.0)  # noqa: E731
+    fast = lambda q, k, v: None  # noqa: E731
+    t = measure.time_side_by_side({"fast": fast, "slow": slow}, [16, 32, 64], d=4, repeats=1, max_seconds=0.02)
+    assert np.all(np.isfinite(t["fast"][:2])) and np.isnan(t["fast"][2]) and np.isnan(t["slow"][2])
