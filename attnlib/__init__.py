@@ -32,19 +32,19 @@ exercise; ``doctor`` checks the set-up (``python -m attnlib progress`` / ``docto
 ``python -m attnlib build`` makes notebooks/ from solutions/.
 """
 try:
-    from .additive import additive_attention
-    from .blocks import attention_sublayer
-    from .rope import apply_rope
-    from .attention import scaled_dot_product_attention, softmax
-    from .context import context_vector
-    from .entropy import attention_entropy
-    from .hopfield import hopfield_update
-    from .cost import attention_flops, attention_score_bytes, kv_cache_bytes
-    from .gqa import grouped_query_attention
-    from .heads import merge_heads, multi_head_attention, split_heads
-    from .masks import causal_mask, padding_attention_mask, padding_mask, sliding_window_mask
-    from .scaling import scaled_head_scores
-    from .tiled import tiled_attention
+    from .reference.additive import additive_attention
+    from .reference.blocks import attention_sublayer
+    from .reference.rope import apply_rope
+    from .reference.attention import scaled_dot_product_attention, softmax
+    from .reference.context import context_vector
+    from .reference.entropy import attention_entropy
+    from .reference.hopfield import hopfield_update
+    from .reference.cost import attention_flops, attention_score_bytes, kv_cache_bytes
+    from .reference.gqa import grouped_query_attention
+    from .reference.heads import merge_heads, multi_head_attention, split_heads
+    from .reference.masks import causal_mask, padding_attention_mask, padding_mask, sliding_window_mask
+    from .reference.scaling import scaled_head_scores
+    from .reference.tiled import tiled_attention
 except ImportError as _missing:  # a broken set-up: keep `python -m attnlib doctor` working to explain it
     _IMPORT_ERROR = _missing
 

@@ -1,4 +1,9 @@
-"""Command line of the course: ``python -m attnlib build | execute | progress | doctor | lab-defaults | grading-metadata | nbgrader-course``."""
+"""Command line of the course: ``python -m attnlib build | execute | progress | doctor | lab-defaults | cheatsheet | weights | bench | grading-metadata | nbgrader-course``.
+
+The commands live in the room of the package their work belongs to: the course tooling in
+``attnlib.course``, the cheat sheet in ``attnlib.figures``, the trained weights in ``attnlib.models``,
+the benchmark in ``attnlib.measure``.
+"""
 from __future__ import annotations
 
 import argparse
@@ -12,10 +17,19 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["doctor"]:  # needs nothing but the standard library, so that it runs in a broken set-up
-        from . import doctor
+        from .course import doctor
 
         return 0 if doctor.main() else 1
-    from . import build as nbbuild
+    if argv[:1] == ["cheatsheet"]:  # its own options (--out): ``python -m attnlib cheatsheet --help``
+        from .figures import cheatsheet
+
+        return cheatsheet.main(argv[1:])
+    if argv[:1] == ["bench"]:  # its own options; re-executes itself with one BLAS thread
+        from .measure import bench
+
+        bench.reexec_single_threaded(argv[1:])
+        return bench.main(argv[1:])
+    from .course import build as nbbuild
 
     parser = argparse.ArgumentParser(prog="python -m attnlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -30,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--timeout", type=float, default=300, help="seconds one notebook may take (default 300)")
     sub.add_parser("doctor", help="check your set-up: Python, packages, and the kernel the notebooks run in")
     sub.add_parser("lab-defaults", help="quiet this environment's JupyterLab: no news pop-up")
+    sub.add_parser("cheatsheet", help="draw the cheat sheet again into cheatsheet/ (--out DIR for another folder)")
+    sub.add_parser("weights", help="train notebook 11's model again and write its shipped weights")
+    sub.add_parser("bench", help="tiled_attention's peak memory and time against naive numpy and torch (--help: options)")
     sub.add_parser("grading-metadata", help="instructors: write nbgrader's cell metadata into solutions/")
     nc = sub.add_parser("nbgrader-course", help="instructors: make an nbgrader course folder (config + one assignment per notebook)")
     nc.add_argument("folder", type=Path)
@@ -37,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "nbgrader-course":
-        from . import classroom
+        from .course import classroom
 
         try:
             written = classroom.make_course(args.folder, force=args.force)
@@ -48,20 +65,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "grading-metadata":
-        from . import grading
+        from .course import grading
 
         written = grading.annotate_solutions()
         print(f"nbgrader metadata updated in {len(written)} notebook(s)" + "".join(f"\n  {p.name}" for p in written))
         return 0
 
     if args.command == "lab-defaults":
-        from . import labsettings
+        from .course import labsettings
 
         print(f"wrote JupyterLab's course defaults to {labsettings.write_defaults()}")
         return 0
 
+    if args.command == "weights":
+        from .models import induction
+
+        print(f"wrote {induction.save_trained()}")
+        return 0
+
     if args.command == "progress":
-        from . import progress
+        from .course import progress
 
         paths = args.paths or progress.course_notebooks()
         missing = [str(p) for p in paths if not Path(p).is_file()]

@@ -1,11 +1,11 @@
-"""attnlib.agreement: printed bounds instead of rounding-level digits, asserted on the real value."""
+"""attnlib.measure.agreement: printed bounds instead of rounding-level digits, asserted on the real value."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from attnlib import agreement
+from attnlib.measure import agreement
 
 
 def test_below_returns_the_bound_when_it_holds():

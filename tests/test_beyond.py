@@ -20,11 +20,14 @@ import torch
 import torch.nn.functional as F
 
 import attnlib
-from attnlib import attribution, beyond_widgets, hard_attention, hopfield
-from attnlib.attention import softmax
-from attnlib.check import beyond_checks, hopfield_update as check_hopfield, attention_entropy as check_entropy
-from attnlib.entropy import attention_entropy, max_entropy
-from attnlib.scaling import softmax_entropy
+from attnlib.measure import attribution
+from attnlib.figures import beyond_widgets
+from attnlib.models import hard_attention
+from attnlib.reference import hopfield
+from attnlib.reference.attention import softmax
+from attnlib.check import nb10_beyond as beyond_checks, hopfield_update as check_hopfield, attention_entropy as check_entropy
+from attnlib.reference.entropy import attention_entropy, max_entropy
+from attnlib.reference.scaling import softmax_entropy
 
 
 def random_weights(rng, shape, spread=1.0):
@@ -44,7 +47,7 @@ def test_attention_entropy_matches_torch_categorical(shape):
 
 
 def test_attention_entropy_with_zeros_matches_torch_and_is_never_nan():
-    w = attnlib.attention.masked_softmax(np.random.default_rng(1).normal(size=(6, 6)), attnlib.causal_mask(6))
+    w = attnlib.reference.attention.masked_softmax(np.random.default_rng(1).normal(size=(6, 6)), attnlib.causal_mask(6))
     expected = torch.distributions.Categorical(probs=torch.from_numpy(w)).entropy().numpy()
     np.testing.assert_allclose(attention_entropy(w), expected, atol=1e-12)
     assert attention_entropy(w)[0] == 0.0  # the first row of a causal mask is one-hot

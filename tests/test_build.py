@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from attnlib import build
+from attnlib.course import build
 from attnlib.__main__ import main
 
 

@@ -1,4 +1,4 @@
-"""The cheat sheet of notebook 09 (attnlib.cheatsheet) and its shape exercises.
+"""The cheat sheet of notebook 09 (attnlib.figures.cheatsheet) and its shape exercises.
 
 - every shape, mask and cost on the page is what attnlib (and PyTorch) compute now: the test
   recomputes them independently and finds them in the figure's text, and a library that returned
@@ -26,10 +26,10 @@ from matplotlib.image import imread
 from matplotlib.text import Text
 
 import attnlib as A
-from attnlib import cheatsheet as cs
-from attnlib import cost
-from attnlib.check import EXERCISES, cheatsheet_checks
-from attnlib.check.cheatsheet_checks import ShapePrediction
+from attnlib.figures import cheatsheet as cs
+from attnlib.reference import cost
+from attnlib.check import EXERCISES, nb09_cheat_sheet as cheatsheet_checks
+from attnlib.check.nb09_cheat_sheet import ShapePrediction
 
 PINNED = bool(os.environ.get("COURSE_PINNED"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +141,7 @@ def test_the_costs_on_the_sheet_come_from_attnlib_cost(texts, facts):
     assert cs.human_bytes(cost.kv_cache_bytes(L, h, d, 4096)) == "2 GiB" and on_sheet(texts, "2 GiB at 4,096 tokens")
     assert cost.kv_cache_bytes(80, 8, 128, 1) == 320 * 1024 and on_sheet(texts, "320 KiB per token")
     assert on_sheet(texts, "attention $\\times4$, the rest $\\times2$, KV cache $\\times2$")
-    # the table of notebook 09 still comes from attnlib.cost and attnlib's masks
+    # the table of notebook 09 still comes from attnlib.reference.cost and attnlib's masks
     n = M["n"]
     assert facts.numbers["flops_full"] == h * cost.attention_flops(n, d)
     window_pairs = M["window"] * (M["window"] + 1) // 2 + (n - M["window"]) * M["window"]
@@ -217,7 +217,7 @@ def test_the_page_is_tidy(figure, texts):
     assert cs.layout_problems(figure) == []
     assert tuple(figure.get_size_inches()) == pytest.approx(cs.PAGE)
     assert min(t.get_fontsize() for t in figure.findobj(Text) if t.get_text()) >= cs.MIN_FONT
-    assert on_sheet(texts, "python -m attnlib.cheatsheet")
+    assert on_sheet(texts, "python -m attnlib cheatsheet")
 
 
 def test_layout_problems_finds_overlaps_and_margins():
@@ -263,9 +263,9 @@ def _pinned_matplotlib() -> str:
 @pytest.mark.parametrize("name", cs.FILES)
 def test_the_shipped_file_is_what_the_code_makes(name, exported):
     shipped = ROOT / "cheatsheet" / name
-    assert shipped.is_file(), f"cheatsheet/{name} is missing: run `python -m attnlib.cheatsheet`"
+    assert shipped.is_file(), f"cheatsheet/{name} is missing: run `python -m attnlib cheatsheet`"
     made = exported[name]
-    regenerate = f"cheatsheet/{name} is not what attnlib.cheatsheet makes now: run `python -m attnlib.cheatsheet` and commit it"
+    regenerate = f"cheatsheet/{name} is not what attnlib.figures.cheatsheet makes now: run `python -m attnlib cheatsheet` and commit it"
     if PINNED:
         # compare digests: pytest's diff of two large byte strings takes minutes
         same = hashlib.sha256(shipped.read_bytes()).hexdigest() == hashlib.sha256(made.read_bytes()).hexdigest()
@@ -290,7 +290,7 @@ def test_shipped_dir_is_found_from_a_notebook_folder(tmp_path):
 
 
 def test_the_command_regenerates_the_files(tmp_path, exported):
-    run = subprocess.run([sys.executable, "-m", "attnlib.cheatsheet", "--out", str(tmp_path)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-m", "attnlib", "cheatsheet", "--out", str(tmp_path)], capture_output=True, text=True,
                          cwd=ROOT, env={**os.environ, "MPLBACKEND": "Agg"})
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""

@@ -973,7 +973,7 @@ def test_prediction_accepts_the_answer_rounded_to_two_decimals(name):
 @pytest.mark.parametrize("name", PREDICTIONS)
 def test_prediction_off_by_more_than_the_tolerance_fails(name):
     ex = EXERCISES[name]
-    from attnlib.check.cheatsheet_checks import ShapePrediction
+    from attnlib.check.nb09_cheat_sheet import ShapePrediction
 
     near = (np.atleast_1d(ex.expected()) + 3 * ex.tolerance).tolist()
     known = [hint for wrong, hint in ex.wrong

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from attnlib import build
+from attnlib.course import build
 from attnlib.check import EXERCISES
 
 README = (build.REPO / "README.md").read_text()

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from attnlib import doctor
+from attnlib.course import doctor
 
 PINS = {"numpy": "2.4.6", "torch": "2.13.0"}
 MINIMUMS = {"numpy": "1.24", "torch": "2.5"}
@@ -90,7 +90,7 @@ def test_the_command_runs_with_the_standard_library_only(tmp_path):
     """In an environment without numpy or nbformat the doctor still runs and names what is missing."""
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
-    repo = Path(doctor.__file__).resolve().parent.parent
+    repo = doctor.REPO  # the course folder, which holds attnlib/
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(repo)}
     done = subprocess.run([str(bare / "bin" / "python"), "-m", "attnlib", "doctor"], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=120)

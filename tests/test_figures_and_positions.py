@@ -12,9 +12,9 @@ import pytest
 from matplotlib.patches import FancyArrowPatch
 
 from attnlib import causal_mask, padding_attention_mask, sliding_window_mask
-from attnlib.graphs import attention_graph, cross_attention_graph, encoder_decoder_graph
-from attnlib.positional import sinusoidal_positions
-from attnlib.widgets import MASK_KINDS, d_k_slider, mask_explorer, temperature_slider, toy_mask
+from attnlib.figures.graphs import attention_graph, cross_attention_graph, encoder_decoder_graph
+from attnlib.reference.positional import sinusoidal_positions
+from attnlib.figures.widgets import MASK_KINDS, d_k_slider, mask_explorer, temperature_slider, toy_mask
 
 
 @pytest.mark.parametrize("n, d", [(1, 1), (5, 4), (7, 9), (50, 16)])

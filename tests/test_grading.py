@@ -4,7 +4,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from attnlib import build, grading
+from attnlib.course import build, grading
 from attnlib.check import EXERCISES, graded
 from attnlib.check.result import LATEST
 

@@ -1,4 +1,4 @@
-"""The hand-set heads of notebook 06 (attnlib.head_patterns) and their widget."""
+"""The hand-set heads of notebook 06 (attnlib.models.head_patterns) and their widget."""
 from __future__ import annotations
 
 import matplotlib
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import attnlib as A
-from attnlib.head_patterns import HEAD_NAMES, hand_set_heads
-from attnlib.widgets import head_patterns_explorer
+from attnlib.models.head_patterns import HEAD_NAMES, hand_set_heads
+from attnlib.figures.widgets import head_patterns_explorer
 
 SENTENCE = "the cat sat on the mat and the cat slept".split()
 

@@ -10,8 +10,10 @@ import torch
 import torch.nn.functional as F
 
 import attnlib as A
-from attnlib import check, kv_cache, model_configs
-from attnlib.check import long_context_checks as lcc
+from attnlib import check
+from attnlib.measure.flops import count_matmul_flops
+from attnlib.models import kv_cache, model_configs
+from attnlib.check import nb08_long_context as lcc
 from attnlib.check.result import CheckResult
 
 
@@ -376,7 +378,7 @@ def test_the_reference_skips_the_future_tiles_and_counts_them_exactly():
     n, d, d_v, block = 96, 5, 3, 16                      # 6 x 6 tiles
     q, k, v = rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng.normal(size=(n, d_v))
     per_tile = 2 * block * block * (d + d_v)             # q_blk @ k_blk^T and p @ v_blk
-    count = lambda **kw: A.tiled.count_matmul_flops(A.tiled_attention, q, k, v, block_size=block, **kw)
+    count = lambda **kw: count_matmul_flops(A.tiled_attention, q, k, v, block_size=block, **kw)
     assert count() == 36 * per_tile
     assert count(causal=True, skip_future=False) == 36 * per_tile
     assert count(causal=True) == 21 * per_tile           # 6 * 7 / 2: the tiles on or below the diagonal
@@ -415,24 +417,24 @@ def test_count_matmul_flops_counts_every_kind_of_product_and_leaves_the_inputs_a
         return np.stack([np.tensordot(A.softmax(s[b]), v[b], axes=1) for b in range(2)])
 
     for fn in (with_matmul, with_einsum, with_dot_and_tensordot):
-        assert A.tiled.count_matmul_flops(fn, q, k, v) == scores + values, fn.__name__
+        assert count_matmul_flops(fn, q, k, v) == scores + values, fn.__name__
     # the counting arrays do not change a result
     seen = []
-    A.tiled.count_matmul_flops(lambda *qkv: seen.append(np.array(with_einsum(*qkv))), q, k, v)
+    count_matmul_flops(lambda *qkv: seen.append(np.array(with_einsum(*qkv))), q, k, v)
     np.testing.assert_allclose(seen[0], with_matmul(q, k, v), rtol=1e-12)
     assert type(seen[0]) is np.ndarray
     for x, y in zip((q, k, v), kept):
         np.testing.assert_array_equal(x, y)
     # np.asarray on every input hides the products, torch too: 0
-    assert A.tiled.count_matmul_flops(lambda q, k, v: with_matmul(*map(np.asarray, (q, k, v))), q, k, v) == 0
-    assert A.tiled.count_matmul_flops(
+    assert count_matmul_flops(lambda q, k, v: with_matmul(*map(np.asarray, (q, k, v))), q, k, v) == 0
+    assert count_matmul_flops(
         lambda q, k, v: F.scaled_dot_product_attention(*(torch.from_numpy(np.asarray(x)) for x in (q, k, v))), q, k, v) == 0
     with pytest.raises(ValueError, match="q must be a float array, got dtype int64"):
-        A.tiled.count_matmul_flops(with_matmul, np.ones((3, 2), dtype=np.int64), k[0], v[0])
+        count_matmul_flops(with_matmul, np.ones((3, 2), dtype=np.int64), k[0], v[0])
 
 
 def test_the_skip_note_is_the_same_on_every_run_and_names_what_was_counted():
-    from attnlib.check import tiled_checks
+    from attnlib.check import nb08_long_context as tiled_checks
 
     note = tiled_checks.skip_note(A.tiled_attention)
     assert note == tiled_checks.skip_note(A.tiled_attention)

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from attnlib import build
+from attnlib.course import build
 from attnlib.check import EXERCISES
 
 SOLUTIONS = sorted(build.SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from attnlib import build, progress
+from attnlib.course import build, progress
 from attnlib.check import EXERCISES
 
 NB01 = "01_queries_keys_values.ipynb"

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 import attnlib as A
-from attnlib import bench
+from attnlib.measure import bench
 
 TOL = 1e-10
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnlib import rope
+from attnlib.reference import rope
 
 
 def rope_complex(x, positions, base=10000.0):

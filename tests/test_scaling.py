@@ -1,4 +1,4 @@
-"""attnlib.scaling: the measurement helpers of notebook 04, against torch and closed forms."""
+"""attnlib.reference.scaling: the measurement helpers of notebook 04, against torch and closed forms."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attnlib import scaling, softmax, split_heads
+from attnlib.reference import scaling
+from attnlib import softmax, split_heads
 
 
 def test_dot_product_variance_is_d_k_in_chunks():

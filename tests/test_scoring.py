@@ -1,4 +1,4 @@
-"""attnlib.scoring (notebook 05): the score functions against loops and torch, their counts against
+"""attnlib.reference.scoring (notebook 05): the score functions against loops and torch, their counts against
 torch's FLOP counter and torch modules, their errors; and notebook 05's widget."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import attnlib as A  # noqa: E402
-from attnlib import scoring  # noqa: E402
-from attnlib.widgets import draw_query_on_a_line, query_on_a_line_slider  # noqa: E402
+from attnlib.reference import scoring  # noqa: E402
+from attnlib.figures.widgets import draw_query_on_a_line, query_on_a_line_slider  # noqa: E402
 
 RNG = np.random.default_rng(505)
 

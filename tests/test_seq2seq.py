@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attnlib import context_vector
-from attnlib.seq2seq import Seq2Seq, reversal_batch
+from attnlib.models.seq2seq import Seq2Seq, reversal_batch
 
 
 @pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
@@ -58,7 +58,7 @@ def test_models_reject_bad_input():
 
 
 def test_accuracy_by_position_with_and_without_teacher_forcing():
-    from attnlib.seq2seq import accuracy_by_length, accuracy_by_position
+    from attnlib.models.seq2seq import accuracy_by_length, accuracy_by_position
 
     torch.manual_seed(0)
     model = Seq2Seq(attention=True).eval()

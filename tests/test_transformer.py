@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import attnlib as A
-from attnlib import blocks, induction
-from attnlib.transformer import Config, KVCache, TinyGPT, count_parameters, generate, rope
+from attnlib.reference import blocks
+from attnlib.models import induction
+from attnlib.models.transformer import Config, KVCache, TinyGPT, count_parameters, generate, rope
 
 
 def numpy_weights(attn):
@@ -141,7 +142,7 @@ def test_the_shipped_weights_are_what_the_training_code_makes():
     # training is deterministic on one machine; other CPUs' kernels round differently, which moved the weights
     # by about 2e-6 under the generic kernels (tests/kernels.py): 1e-4 leaves a wide margin and still catches
     # weights from any other training (another seed moves them by several units)
-    assert worst < 1e-4, f"the shipped weights differ from a fresh training by {worst:.2g}: run python -m attnlib.induction"
+    assert worst < 1e-4, f"the shipped weights differ from a fresh training by {worst:.2g}: run python -m attnlib.models.induction"
     assert log.accuracy[-1] > 0.95 and count_parameters(shipped) < 100_000
 
 

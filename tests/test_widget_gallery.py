@@ -11,7 +11,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from attnlib import beyond_widgets, widgets  # noqa: E402
+from attnlib.figures import beyond_widgets, widgets  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from widget_gallery import GALLERY, SETUP, gallery_notebook  # noqa: E402

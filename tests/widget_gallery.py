@@ -3,7 +3,7 @@
 The browser test runs this gallery as one notebook in JupyterLab and moves each widget's first
 slider, which proves that every kind of widget the course uses renders and round-trips to the
 kernel, without re-running the notebooks that nbval already runs. ``tests/test_widget_gallery.py``
-keeps the gallery complete (every function of ``attnlib.widgets`` and ``attnlib.beyond_widgets``
+keeps the gallery complete (every function of ``attnlib.figures.widgets`` and ``attnlib.figures.beyond_widgets``
 that returns a widget is in it) and builds each entry outside the browser.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ import nbformat
 SETUP = """\
 import numpy as np
 import attnlib
-from attnlib import beyond_widgets, hopfield, widgets
+from attnlib.figures import beyond_widgets, widgets
+from attnlib.reference import hopfield
 """
 
 #: widget function name -> the expression that builds it (the last line of its cell)

@@ -6,26 +6,28 @@ notebook, for progress reports. ``fallback(name, candidate)`` returns the learne
 if it passes, else attnlib's reference, saying so, so a notebook runs on with unfinished
 exercises.
 
-Each ``*_checks`` module defines its exercises as module-level ``Check`` or ``Prediction``
-objects; every one of them is collected here, so a new exercise needs no registration beyond
-adding its module to ``_MODULES``.
+Notebook NN's exercises are defined in ``nbNN_<notebook name>.py`` (``nb08_long_context.py``
+for ``08_long_context.ipynb``) as module-level ``Check`` or ``Prediction`` objects; every one of
+them is collected here, so a new exercise needs no registration beyond its notebook's module
+(a new notebook adds its module to ``_MODULES``). ``harness``, ``predictions`` and ``result``
+are the machinery they share.
 """
 from __future__ import annotations
 
 from typing import Callable, Union
 
 from . import (
-    attention_checks,
-    beyond_checks,
-    bottleneck_checks,
-    cheatsheet_checks,
-    cost_checks,
-    learned_checks,
-    long_context_checks,
-    mask_checks,
-    model_checks,
-    scaling_checks,
-    tiled_checks,
+    nb01_queries_keys_values,
+    nb02_bottleneck,
+    nb03_who_attends_to_whom,
+    nb04_why_scale,
+    nb05_additive_vs_dot,
+    nb06_multi_head,
+    nb07_doubling_cost,
+    nb08_long_context,
+    nb09_cheat_sheet,
+    nb10_beyond,
+    nb11_attention_learned,
 )
 from .harness import Check
 from .predictions import Prediction
@@ -33,18 +35,19 @@ from .result import LATEST, CheckResult
 
 Exercise = Union[Check, Prediction]
 
+#: one module per notebook, named after it: notebook NN's checks are in nbNN_<its name>.py
 _MODULES = (
-    attention_checks,
-    bottleneck_checks,
-    mask_checks,
-    scaling_checks,
-    model_checks,
-    cost_checks,
-    tiled_checks,
-    long_context_checks,
-    cheatsheet_checks,
-    beyond_checks,
-    learned_checks,
+    nb01_queries_keys_values,
+    nb02_bottleneck,
+    nb03_who_attends_to_whom,
+    nb04_why_scale,
+    nb05_additive_vs_dot,
+    nb06_multi_head,
+    nb07_doubling_cost,
+    nb08_long_context,
+    nb09_cheat_sheet,
+    nb10_beyond,
+    nb11_attention_learned,
 )
 
 

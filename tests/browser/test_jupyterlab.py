@@ -3,13 +3,13 @@
 nbval already runs every notebook (strict on solutions/, lax on the exercises). What only a browser
 can show is what JupyterLab itself does with them, so this test covers exactly that:
 
-- **JupyterLab opens quietly**: with the course's defaults (``attnlib.labsettings``, as ``make lab``
+- **JupyterLab opens quietly**: with the course's defaults (``attnlib.course.labsettings``, as ``make lab``
   installs them) a notebook opens with its own kernel (python3), with no dialog and no news pop-up;
 - **a learner's first notebook runs**: ``notebooks/01`` (the exercise version, as built) runs from
   the Run menu, every check shows its grey "not attempted" line, the fallbacks say so, no cell
   writes an error, and its widget renders and answers its slider;
 - **every widget of the course round-trips**: a gallery notebook (``tests/widget_gallery.py``) builds
-  each widget of ``attnlib.widgets`` and ``attnlib.beyond_widgets``; each renders, and moving its
+  each widget of ``attnlib.figures.widgets`` and ``attnlib.figures.beyond_widgets``; each renders, and moving its
   first slider changes its output through the kernel;
 - **every notebook renders**: each solution notebook opens, all its cells and stored outputs render
   (its check lines show), and no widget shows an error. (The exercise notebooks are the same cells
@@ -51,7 +51,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from attnlib import build, labsettings
+from attnlib.course import build, labsettings
 from attnlib.check import EXERCISES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -120,7 +120,7 @@ def course(tmp_path_factory) -> Path:
 def lab(course, tmp_path_factory):
     """Yield (base URL, token) of a JupyterLab serving the course copy, with fresh directories.
 
-    Its installation defaults are the course's own (``attnlib.labsettings``, what ``make install``
+    Its installation defaults are the course's own (``attnlib.course.labsettings``, what ``make install``
     writes into the environment), so this is the JupyterLab a learner gets from ``make lab``.
     """
     home = tmp_path_factory.mktemp("jupyter")

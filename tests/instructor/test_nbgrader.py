@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from attnlib import build, classroom, grading
+from attnlib.course import build, classroom, grading
 from attnlib.check import EXERCISES
 
 REQUIRED = os.environ.get("COURSE_NBGRADER") == "required"
