@@ -83,9 +83,9 @@ solutions: $(STAMP)
 	$(BIN)/python -m attnlib execute solutions/[0-9][0-9]_*.ipynb
 	$(BIN)/python -m attnlib build
 
-## weights: train notebook 11's model again and write attnlib/data/induction_gpt.pt (a test checks the shipped file)
+## weights: train notebook 11's model again and write attnlib/models/data/induction_gpt.pt (a test checks the shipped file)
 weights: $(STAMP)
-	$(BIN)/python -m attnlib.induction
+	$(BIN)/python -m attnlib weights
 
 ## bench-notebooks: how long each solution notebook takes top to bottom, its slowest cells, the slowest unit tests
 bench-notebooks: $(STAMP)
@@ -93,4 +93,4 @@ bench-notebooks: $(STAMP)
 
 ## bench: tiled_attention's memory and time against the naive version and torch
 bench: $(STAMP)
-	$(BIN)/python -m attnlib.bench
+	$(BIN)/python -m attnlib bench

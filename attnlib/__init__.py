@@ -1,35 +1,19 @@
-"""attnlib: reference implementations, checks, plots and widgets for the attention course.
+"""attnlib: reference implementations, models, pictures, measurements, checks and tooling of the attention course.
 
-The references are plain numpy, one small module per topic:
+The package is in rooms, one folder per role (attnlib/README.md maps each notebook and each
+exercise to its modules):
 
-- ``attention``: softmax, scaled_dot_product_attention
-- ``context``: context_vector (one decoder step of Bahdanau attention)
-- ``masks``: causal_mask, padding_mask, padding_attention_mask, sliding_window_mask
-- ``additive``: additive_attention
-- ``heads``: split_heads, merge_heads, multi_head_attention
-- ``gqa``: grouped_query_attention
-- ``cost``: attention_flops, attention_score_bytes, kv_cache_bytes
-- ``tiled``: tiled_attention
-- ``scaling``: scaled_head_scores, and the measurements of notebook 04
-- ``entropy``: attention_entropy (notebook 10)
-- ``hopfield``: hopfield_update, and the classical and modern Hopfield networks of notebook 10
-- ``rope``: apply_rope, rotary position embeddings (notebook 11)
-- ``blocks``: layer_norm, attention_sublayer, one sublayer of a pre-LayerNorm decoder block (notebook 11)
+- ``reference/``: the maths in plain numpy, what the learner re-implements (attention, masks,
+  heads, gqa, tiled, rope, blocks, ...); every exercise's reference is also ``attnlib.<name>``
+- ``models/``: what the notebooks train or run as a system (seq2seq, kv_cache, transformer,
+  induction, ...)
+- ``figures/``: plots, graphs, widgets and the cheat sheet
+- ``measure/``: time and memory sweeps, the benchmark, FLOP counts, agreement bounds, attribution
+- ``check/``: one check per exercise (``from attnlib import check; check.softmax(my_softmax)``),
+  one module per notebook (``check/nb01_queries_keys_values.py``)
+- ``course/``: build, progress, doctor, grading: ``python -m attnlib build | progress | doctor | ...``
 
-Notebook helpers that are not exercise references live in their own modules: ``plots``
-(heat maps, bars), ``graphs`` (attention as a directed graph of tokens), ``widgets``
-(ipywidgets sliders), ``positional`` (sinusoidal encodings), ``scoring`` (dot, general and
-additive scores and their costs, notebook 05), ``head_patterns`` (hand-set heads, notebook 06),
-``measure`` (time and memory sweeps over n, log-log slopes, notebook 07), ``seq2seq`` (the tiny GRU
-encoder-decoders of notebook 02), ``bench`` (tiled_attention's benchmark), ``kv_cache`` (a toy
-decoder with a KV cache) and ``model_configs`` (published models' attention shapes, notebook 08),
-``cheatsheet`` (the one-page cheat sheet, notebook 09), ``hard_attention``, ``attribution`` and
-``beyond_widgets`` (notebook 10), ``transformer`` (the one-page decoder-only transformer in torch) and
-``induction`` (its task, training, head scores and ablation; the shipped trained weights, notebook 11). ``progress`` runs a learner's notebooks and reports every
-exercise; ``doctor`` checks the set-up (``python -m attnlib progress`` / ``doctor``).
-
-``attnlib.check`` holds one check per exercise (``check.softmax(my_softmax)``), and
-``python -m attnlib build`` makes notebooks/ from solutions/.
+Each room imports only from the rooms below it: course -> check -> models, measure, figures -> reference.
 """
 try:
     from .reference.additive import additive_attention
@@ -49,7 +33,7 @@ except ImportError as _missing:  # a broken set-up: keep `python -m attnlib doct
     _IMPORT_ERROR = _missing
 
     def __getattr__(name: str):
-        if name not in __all__:  # submodules (``from . import doctor``) still import normally
+        if name not in __all__:  # the rooms (``from .course import doctor``) still import normally
             raise AttributeError(name)
         raise ImportError(
             f"attnlib could not load ({_IMPORT_ERROR}): run `python -m attnlib doctor` to see what is missing"
