@@ -235,7 +235,7 @@ def test_pyproject_ships_every_room_and_the_trained_weights():
     import tomllib
 
     setup = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert setup["packages"] == ["attnlib", *(f"attnlib.{room}" for room in ROOMS)]
+    assert sorted(setup["packages"]) == sorted(["attnlib", *(f"attnlib.{room}" for room in ROOMS)])
     (pattern,) = setup["package-data"]["attnlib.models"]
     assert sorted(p.name for p in (PACKAGE / "models").glob(pattern)) == ["induction_gpt.pt"]
 
