@@ -32,7 +32,7 @@ def _additive_cases() -> list[Case]:
         Case("a mask whose second row allows no key", inputs((2,), 3, 4, 4, 4, 5, 2),
              {"mask": np.array([[True, False, True, False], [False, False, False, False], [True, True, True, False]])},
              hint="a row with no allowed key must give zero weights and a zero output, as in notebook 01 "
-             "(attnlib.masked_softmax does this)."),
+             "(attnlib.reference.attention.masked_softmax does this)."),
     ]
 
 
@@ -103,7 +103,7 @@ additive_attention = Check(
         Mistake("the mask is ignored: set blocked scores to -inf before the softmax", _additive_variant(np.tanh, weight=lambda s, m: attention.softmax(s))),
         Mistake(
             "a query row whose mask allows no key gave NaN: give it zero weights and a zero output, "
-            "as in notebook 01 (attnlib.masked_softmax does this)",
+            "as in notebook 01 (attnlib.reference.attention.masked_softmax does this)",
             _additive_variant(np.tanh, weight=SDPA_BLOCKED_ROW["nan"]),
         ),
         Mistake(

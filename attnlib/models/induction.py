@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .transformer import Config, TinyGPT
 
-#: where the trained model's weights ship (attnlib/data), and the training that makes them
+#: where the trained model's weights ship (attnlib/models/data), and the training that makes them
 TRAINED_WEIGHTS = Path(__file__).resolve().parent / "data" / "induction_gpt.pt"
 TRAIN = dict(steps=300, batch_size=32, lr=5e-3, seed=0)
 SEGMENT = (3, 10)  # shortest and longest repeated segment
