@@ -8,7 +8,7 @@ can show is what JupyterLab itself does with them, so this test covers exactly t
 - **a learner's first notebook runs**: ``notebooks/01`` (the exercise version, as built) runs from
   the Run menu, every check shows its grey "not attempted" line, the fallbacks say so, no cell
   writes an error, and its widget renders and answers its slider;
-- **every widget of the course round-trips**: a gallery notebook (``tests/widget_gallery.py``) builds
+- **every widget of the course round-trips**: a gallery notebook (``tests/figures/widget_gallery.py``) builds
   each widget of ``attnlib.figures.widgets`` and ``attnlib.figures.beyond_widgets``; each renders, and moving its
   first slider changes its output through the kernel;
 - **every notebook renders**: each solution notebook opens, all its cells and stored outputs render
@@ -54,7 +54,7 @@ import pytest
 from attnlib.course import build, labsettings
 from attnlib.check import EXERCISES
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "figures"))
 from widget_gallery import GALLERY, gallery_notebook  # noqa: E402
 
 ENABLED = bool(os.environ.get("COURSE_BROWSER"))

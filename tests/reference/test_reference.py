@@ -3,6 +3,7 @@
 Contract: in float64 every reference agrees with PyTorch to 1e-10 on random shapes (leading
 batch/head axes, n_q != n_k, d_k != d_v, ragged blocks); a query row with no allowed key gives
 zero weights and zero output, never NaN; bad input raises ValueError naming the shapes/values.
+bench's memory figures are tested in tests/measure/test_bench.py.
 """
 from __future__ import annotations
 
@@ -460,35 +461,6 @@ def test_tiled_attention_never_holds_the_n_by_n_scores():
     # the same measurement sees the naive reference build the full score matrix
     naive_peak = bench.peak_call_bytes(lambda: A.scaled_dot_product_attention(q, k, v))
     assert naive_peak > scores_bytes, naive_peak
-
-
-# --------------------------------------------------------------------------- bench (memory only, never timings)
-
-
-def test_bench_memory_ratio_tiled_vs_naive():
-    """bench's memory figure, float32, d=64 (deterministic: tracemalloc, no timings).
-
-    The working memory of tiled_attention beyond Q, K, V, O is O(block_size^2), the same for
-    every n, so the ratio falls towards 1 as n grows: with the bench's block of 256 it is 1.16x
-    at n=4096 but 1.04x at the bench's n=16384. At this modest n a block of 128 is used.
-    """
-    n, d, block = 4096, 64, 128
-    tiled_ratio = bench.peak_memory_ratio(bench.tiled(block), n, d)
-    assert 1.0 <= tiled_ratio <= bench.MEMORY_LIMIT  # inputs + output alone are exactly 1.0
-    naive_ratio = bench.peak_memory_ratio(bench.naive_attention, n, d)
-    assert naive_ratio > 10
-    # the bytes beyond Q, K, V, O do not grow with n (they would grow 4x with n x n scores)
-    extra_n = (tiled_ratio - 1) * 4 * n * d * 4
-    extra_half = (bench.peak_memory_ratio(bench.tiled(block), n // 2, d) - 1) * 4 * (n // 2) * d * 4
-    assert 0 < extra_n <= 1.25 * extra_half
-
-
-def test_bench_naive_attention_is_correct():
-    rng = np.random.default_rng(17)
-    q, k, v = (randn(rng, 12, 8).astype(np.float32) for _ in range(3))
-    out = bench.naive_attention(q, k, v)
-    assert out.dtype == np.float32
-    assert_close(out, F.scaled_dot_product_attention(T(q), T(k), T(v)), tol=1e-5)
 
 
 # --------------------------------------------------------------------------- cost

@@ -1,30 +1,13 @@
-"""Notebook 02's library code: the context vector and the two tiny encoder-decoders."""
+"""Notebook 02's models (attnlib.models.seq2seq): the two tiny encoder-decoders.
+
+The context vector, notebook 02's other library code, is tested in tests/reference/test_context_vector.py.
+"""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
-from attnlib import context_vector
 from attnlib.models.seq2seq import Seq2Seq, reversal_batch
-
-
-@pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
-def test_context_vector_matches_torch(batch):
-    rng = np.random.default_rng(0)
-    H, s = rng.normal(size=batch + (5, 4)), rng.normal(size=batch + (5,)) * 3
-    context, weights = context_vector(H, s)
-    w = torch.softmax(torch.from_numpy(s), dim=-1)
-    np.testing.assert_allclose(weights, w.numpy(), atol=1e-12)
-    np.testing.assert_allclose(context, torch.einsum("...n,...nd->...d", w, torch.from_numpy(H)).numpy(), atol=1e-12)
-    assert context.shape == batch + (4,) and weights.shape == batch + (5,)
-
-
-def test_context_vector_rejects_mismatched_shapes():
-    with pytest.raises(ValueError, match=r"\(5, 4\)"):
-        context_vector(np.zeros((5, 4)), np.zeros(6))
-    with pytest.raises(ValueError, match="broadcast"):
-        context_vector(np.zeros((2, 5, 4)), np.zeros((3, 5)))
 
 
 def test_reversal_batch_reverses():

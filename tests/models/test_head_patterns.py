@@ -1,15 +1,14 @@
-"""The hand-set heads of notebook 06 (attnlib.models.head_patterns) and their widget."""
+"""The hand-set heads of notebook 06 (attnlib.models.head_patterns).
+
+Their widget is tested in tests/figures/test_widgets.py.
+"""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
 import numpy as np
 import pytest
 
 import attnlib as A
 from attnlib.models.head_patterns import HEAD_NAMES, hand_set_heads
-from attnlib.figures.widgets import head_patterns_explorer
 
 SENTENCE = "the cat sat on the mat and the cat slept".split()
 
@@ -77,11 +76,3 @@ def test_sharpness_spreads_or_sharpens():
 def test_bad_input_raises_value_error(tokens, keyword, fragment):
     with pytest.raises(ValueError, match=fragment):
         hand_set_heads(tokens, keyword, sharpness=0.0 if fragment == "sharpness" else 6.0)
-
-
-def test_explorer_builds_and_reports_a_missing_keyword(capsys):
-    widget = head_patterns_explorer("the cat sat", "cat")
-    assert len(widget.children) >= 4
-    widget.children[1].value = "dog"  # the keyword box: not in the sentence
-    widget.update()
-    assert "does not occur" in capsys.readouterr().out

@@ -1,7 +1,10 @@
-"""Positional encodings, the attention graphs and the mask widgets' helpers (notebooks 03 and 04)."""
-from __future__ import annotations
+"""The attention graphs (attnlib.figures.graphs, notebook 03): self, cross and encoder-decoder graphs.
 
-import math
+One arrow per edge, forward edges above a row and backward ones below, width and opacity growing
+with the weight, bad input refused. Positional encodings are tested in tests/reference/test_positional.py,
+the mask widgets' helpers in tests/figures/test_widgets.py.
+"""
+from __future__ import annotations
 
 import matplotlib
 
@@ -11,49 +14,8 @@ import numpy as np
 import pytest
 from matplotlib.patches import FancyArrowPatch
 
-from attnlib import causal_mask, padding_attention_mask, sliding_window_mask
+from attnlib import causal_mask
 from attnlib.figures.graphs import attention_graph, cross_attention_graph, encoder_decoder_graph
-from attnlib.reference.positional import sinusoidal_positions
-from attnlib.figures.widgets import MASK_KINDS, d_k_slider, mask_explorer, temperature_slider, toy_mask
-
-
-@pytest.mark.parametrize("n, d", [(1, 1), (5, 4), (7, 9), (50, 16)])
-def test_sinusoidal_positions_follow_the_formula(n, d):
-    pe = sinusoidal_positions(n, d)
-    assert pe.shape == (n, d)
-    for p in range(n):
-        for i in range(d):
-            angle = p / 10000 ** (2 * (i // 2) / d)
-            assert pe[p, i] == pytest.approx(math.sin(angle) if i % 2 == 0 else math.cos(angle), abs=1e-12)
-
-
-def test_positions_are_distinct():
-    pe = sinusoidal_positions(64, 16)
-    distances = np.linalg.norm(pe[:, None] - pe[None, :], axis=-1)
-    assert (distances + np.eye(64) > 1e-6).all()
-
-
-@pytest.mark.parametrize("args, fragment", [((0, 4), "n"), ((4, 0), "d"), ((4, 4, 1.0), "base")])
-def test_positions_reject_bad_sizes(args, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        sinusoidal_positions(*args)
-
-
-def test_toy_masks_are_the_attnlib_masks():
-    n = 6
-    assert toy_mask("none", n).all()
-    np.testing.assert_array_equal(toy_mask("causal", n), causal_mask(n))
-    np.testing.assert_array_equal(toy_mask("sliding window", n, window=2), sliding_window_mask(n, 2))
-    np.testing.assert_array_equal(toy_mask("padding", n, length=4), padding_attention_mask([4], n)[0])
-    np.testing.assert_array_equal(
-        toy_mask("sliding window + padding", n, window=3, length=5),
-        sliding_window_mask(n, 3) & padding_attention_mask([5], n)[0],
-    )
-    assert set(MASK_KINDS) >= {"causal", "padding", "sliding window"}
-    with pytest.raises(ValueError, match="kind"):
-        toy_mask("diagonal", n)
-    with pytest.raises(ValueError, match="length"):
-        toy_mask("padding", n, length=7)
 
 
 @pytest.mark.parametrize(
@@ -160,13 +122,3 @@ def test_encoder_decoder_graph_rejects_mixed_bool_and_weights():
 def test_attention_graph_rejects_bad_input(weights, labels):
     with pytest.raises(ValueError):
         attention_graph(weights, labels)
-
-
-def test_widgets_build():
-    for widget in (
-        temperature_slider(np.array([2.0, 1.0, 0.1]), ["a", "b", "c"]),
-        d_k_slider(),
-        mask_explorer(np.random.default_rng(0).normal(size=(6, 6))),
-    ):
-        assert widget.children, "a widget with controls and an output"
-    plt.close("all")

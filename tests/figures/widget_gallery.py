@@ -2,7 +2,7 @@
 
 The browser test runs this gallery as one notebook in JupyterLab and moves each widget's first
 slider, which proves that every kind of widget the course uses renders and round-trips to the
-kernel, without re-running the notebooks that nbval already runs. ``tests/test_widget_gallery.py``
+kernel, without re-running the notebooks that nbval already runs. ``tests/figures/test_widget_gallery.py``
 keeps the gallery complete (every function of ``attnlib.figures.widgets`` and ``attnlib.figures.beyond_widgets``
 that returns a widget is in it) and builds each entry outside the browser.
 """

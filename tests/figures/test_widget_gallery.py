@@ -28,7 +28,7 @@ def widget_functions() -> set[str]:
 
 
 def test_the_gallery_has_every_widget_of_the_course():
-    assert widget_functions() == set(GALLERY), "add the new widget to tests/widget_gallery.py"
+    assert widget_functions() == set(GALLERY), "add the new widget to tests/figures/widget_gallery.py"
 
 
 @pytest.mark.parametrize("name", sorted(GALLERY))

@@ -1,20 +1,14 @@
 """attnlib.reference.scoring (notebook 05): the score functions against loops and torch, their counts against
-torch's FLOP counter and torch modules, their errors; and notebook 05's widget."""
+torch's FLOP counter and torch modules, their errors. Notebook 05's widget is tested in tests/figures/test_widgets.py."""
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
-import attnlib as A  # noqa: E402
-from attnlib.reference import scoring  # noqa: E402
-from attnlib.figures.widgets import draw_query_on_a_line, query_on_a_line_slider  # noqa: E402
+import attnlib as A
+from attnlib.reference import scoring
 
 RNG = np.random.default_rng(505)
 
@@ -148,19 +142,3 @@ def test_bad_inputs_raise_value_errors_that_name_them(call, words):
         call()
     for word in words:
         assert word in str(info.value)
-
-
-def test_query_on_a_line_widget_and_figure():
-    keys = np.arange(-2.0, 2.5, 1.0)
-    fns = {"dot": lambda p: A.softmax(p * keys), "near": lambda p: A.softmax(-((keys - p) ** 2))}
-    fig, axes = plt.subplots(1, 2)
-    draw_query_on_a_line(axes, keys, fns, 0.7)
-    assert "top key 1" in axes[1].get_title() and "top key 2" in axes[0].get_title()
-    plt.close(fig)
-    assert query_on_a_line_slider(keys, fns) is not None
-    with pytest.raises(ValueError, match="one axes per scorer"):
-        draw_query_on_a_line(axes[:1], keys, fns, 0.0)
-    with pytest.raises(ValueError, match="increasing"):
-        draw_query_on_a_line(axes, keys[::-1], fns, 0.0)
-    with pytest.raises(ValueError, match="q_min < q_max"):
-        query_on_a_line_slider(keys, fns, 1.0, -1.0)
