@@ -20,7 +20,7 @@ try:
     from .reference.blocks import attention_sublayer
     from .reference.rope import apply_rope
     from .reference.attention import scaled_dot_product_attention, softmax
-    from .reference.context import context_vector
+    from .reference.context_vector import context_vector
     from .reference.entropy import attention_entropy
     from .reference.hopfield import hopfield_update
     from .reference.cost import attention_flops, attention_score_bytes, kv_cache_bytes

@@ -9,45 +9,27 @@ exercises.
 Notebook NN's exercises are defined in ``nbNN_<notebook name>.py`` (``nb08_long_context.py``
 for ``08_long_context.ipynb``) as module-level ``Check`` or ``Prediction`` objects; every one of
 them is collected here, so a new exercise needs no registration beyond its notebook's module
-(a new notebook adds its module to ``_MODULES``). ``harness``, ``predictions`` and ``result``
+(a new notebook's module is found by its name). ``harness``, ``predictions`` and ``result``
 are the machinery they share.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 from typing import Callable, Union
 
-from . import (
-    nb01_queries_keys_values,
-    nb02_bottleneck,
-    nb03_who_attends_to_whom,
-    nb04_why_scale,
-    nb05_additive_vs_dot,
-    nb06_multi_head,
-    nb07_doubling_cost,
-    nb08_long_context,
-    nb09_cheat_sheet,
-    nb10_beyond,
-    nb11_attention_learned,
-)
 from .harness import Check
 from .predictions import Prediction
 from .result import LATEST, CheckResult
 
 Exercise = Union[Check, Prediction]
 
-#: one module per notebook, named after it: notebook NN's checks are in nbNN_<its name>.py
-_MODULES = (
-    nb01_queries_keys_values,
-    nb02_bottleneck,
-    nb03_who_attends_to_whom,
-    nb04_why_scale,
-    nb05_additive_vs_dot,
-    nb06_multi_head,
-    nb07_doubling_cost,
-    nb08_long_context,
-    nb09_cheat_sheet,
-    nb10_beyond,
-    nb11_attention_learned,
+#: one module per notebook, named after it: notebook NN's checks are in nbNN_<its name>.py, found here
+_MODULES = tuple(
+    importlib.import_module(f"{__name__}.{found.name}")
+    for found in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+    if re.fullmatch(r"nb\d\d_\w+", found.name)
 )
 
 

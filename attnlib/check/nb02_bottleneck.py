@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..reference import context as ref
+from ..reference import context_vector as ref
 from ..reference.attention import softmax
 from .harness import Case, Check, Mistake
 

@@ -4,7 +4,7 @@ One small module per topic; each exercise's reference is also ``attnlib.<name>``
 imports from the other rooms: every other part of attnlib builds on these.
 
 - ``attention``: softmax, masked_softmax, scaled_dot_product_attention (notebook 01)
-- ``context``: context_vector, one decoder step of Bahdanau attention (02)
+- ``context_vector``: one decoder step of Bahdanau attention, scores to a context vector (02)
 - ``masks``: causal, padding and sliding-window masks, True = may attend (03, 08)
 - ``positional``: sinusoidal positional encodings (03, 11)
 - ``scaling``: why scores are divided by sqrt(d_k), measured on random vectors (04)

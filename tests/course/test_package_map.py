@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
-import re
 from pathlib import Path
 
 import nbformat

@@ -1,4 +1,4 @@
-"""Notebook 02's context vector (attnlib.reference.context): one decoder step of Bahdanau attention, against torch."""
+"""Notebook 02's context vector (attnlib.reference.context_vector): one decoder step of Bahdanau attention, against torch."""
 from __future__ import annotations
 
 import numpy as np
